@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Stops exactly what lab/lab-up.sh started: the daemons whose PID files are under /run/kubestack-lab/.
+# Never kills by name. PID 1 on our machines does not reap orphans, so "alive" means /proc/PID/stat state != Z.
+#
+#   lab/lab-down.sh            stop the lab daemons (domains and pools are left defined)
+#   lab/lab-down.sh --purge    first destroy and undefine test leftovers: domains, pools and volumes whose names start
+#                              with the test prefix (LAB_TEST_PREFIX, default "kst-")
+set -euo pipefail
+
+LAB_RUN=${LAB_RUN:-/run/kubestack-lab}
+LAB_TEST_PREFIX=${LAB_TEST_PREFIX:-kst-}
+URI=qemu:///system
+
+log() { printf '[lab-down %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+pid_alive() {
+  local pid=$1 stat
+  [[ -n "$pid" && -r /proc/$pid/stat ]] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat%% *}" != Z && "${stat%% *}" != X ]]
+}
+
+purge=0
+for arg in "$@"; do
+  case $arg in
+    --purge) purge=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "lab-down.sh: unknown argument '$arg' (expected --purge)" >&2; exit 2 ;;
+  esac
+done
+
+purge_test_leftovers() {
+  virsh -c "$URI" version >/dev/null 2>&1 || { log "libvirtd does not answer: nothing to purge"; return 0; }
+  local name pool vol
+  while read -r name; do
+    [[ -n $name && $name == "$LAB_TEST_PREFIX"* ]] || continue
+    log "purging domain $name"
+    virsh -c "$URI" destroy "$name" >/dev/null 2>&1 || true
+    virsh -c "$URI" undefine "$name" --snapshots-metadata --checkpoints-metadata --managed-save --nvram >/dev/null 2>&1 \
+      || virsh -c "$URI" undefine "$name" >/dev/null 2>&1 || true
+  done < <(virsh -c "$URI" list --all --name 2>/dev/null)
+  while read -r pool; do
+    [[ -n $pool && $pool == "$LAB_TEST_PREFIX"* ]] || continue
+    log "purging pool $pool (and its volumes)"
+    virsh -c "$URI" pool-start "$pool" >/dev/null 2>&1 || true
+    while read -r vol; do
+      [[ -n $vol ]] && virsh -c "$URI" vol-delete "$vol" --pool "$pool" >/dev/null 2>&1 || true
+    done < <(virsh -c "$URI" vol-list "$pool" --name 2>/dev/null || true)
+    virsh -c "$URI" pool-destroy "$pool" >/dev/null 2>&1 || true
+    virsh -c "$URI" pool-delete "$pool" >/dev/null 2>&1 || true
+    virsh -c "$URI" pool-undefine "$pool" >/dev/null 2>&1 || true
+  done < <(virsh -c "$URI" pool-list --all --name 2>/dev/null)
+}
+
+# stop_daemon NAME : SIGTERM the PID in $LAB_RUN/NAME.pid, wait up to 15 s, then SIGKILL
+stop_daemon() {
+  local name=$1 pidfile=$LAB_RUN/$1.pid pid
+  [[ -s $pidfile ]] || return 0
+  pid=$(tr -d '[:space:]' <"$pidfile")
+  if pid_alive "$pid"; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 15))
+    while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    if pid_alive "$pid"; then
+      log "$name did not exit within 15 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+}
+
+if ((purge)); then purge_test_leftovers; fi
+# reverse start order; later components (OVN, OVS, FTP) add their stop steps before libvirt's
+for d in libvirtd virtlockd virtlogd; do stop_daemon "$d"; done
+rm -f "$LAB_RUN/up.stamp"
+log "lab stopped"

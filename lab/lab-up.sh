@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# KubeStack host lab: brings up the real host infrastructure the host-integration tests and `make up` use.
+#
+#   lab/lab-up.sh [component...]     components: libvirt guest storage (default: all of them, in that order)
+#
+# Idempotent: every step probes first and does nothing when its result is already there. Installs the Debian
+# packages it needs when they are missing (apt-get update at most once per run). Starts daemons as plain background
+# processes with PID files under /run/kubestack-lab/ (no systemd on our machines); lab/lab-down.sh stops exactly those.
+# State (guest kernel, initramfs, ISO, serial logs) lives in /var/lib/kubestack-lab/. See docs/host-lab.md.
+set -euo pipefail
+
+LAB_RUN=${LAB_RUN:-/run/kubestack-lab}
+LAB_STATE=${LAB_STATE:-/var/lib/kubestack-lab}
+LAB_LOG=${LAB_LOG:-/var/log/kubestack-lab}
+LIBVIRT_SOCK=/run/libvirt/libvirt-sock
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+
+log() { printf '[lab-up %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[lab-up] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- helpers
+
+# alive PID: the process exists and is not a zombie (PID 1 here does not reap orphans, so kill -0 is not enough)
+pid_alive() {
+  local pid=$1 stat
+  [[ -n "$pid" && -r /proc/$pid/stat ]] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat%% *}" != Z && "${stat%% *}" != X ]]
+}
+
+pidfile_alive() { [[ -s "$1" ]] && pid_alive "$(tr -d '[:space:]' < "$1")"; }
+
+APT_UPDATED=0
+# ensure_packages pkg... : installs the packages that are not installed yet
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if ((APT_UPDATED == 0)); then
+    log "apt-get update"
+    apt-get update -q >/dev/null
+    APT_UPDATED=1
+  fi
+  log "installing: ${missing[*]}"
+  local t0=$SECONDS
+  apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >"$LAB_LOG/apt.log" 2>&1 \
+    || { tail -n 30 "$LAB_LOG/apt.log" >&2; die "apt-get install ${missing[*]} failed (full log: $LAB_LOG/apt.log)"; }
+  log "installed in $((SECONDS - t0)) s"
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND... : polls COMMAND every 0.1 s until it succeeds
+wait_for() {
+  local timeout=$1 what=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# start_daemon NAME COMMAND... : starts a self-daemonizing daemon that writes $LAB_RUN/NAME.pid (unless alive)
+start_daemon() {
+  local name=$1; shift
+  local pidfile=$LAB_RUN/$name.pid
+  if pidfile_alive "$pidfile"; then
+    log "$name already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  rm -f "$pidfile"
+  "$@" || die "$name failed to start: $*"
+  wait_for 10 "$name pid file" pidfile_alive "$pidfile" || die "$name did not write a live pid into $pidfile"
+  log "$name started (pid $(cat "$pidfile"))"
+}
+
+# ---------------------------------------------------------------- component: libvirt
+
+up_libvirt() {
+  ensure_packages libvirt-daemon-system libvirt-clients libvirt0 qemu-system-x86 qemu-utils
+  mkdir -p /var/lib/libvirt/images /var/log/libvirt /run/libvirt
+
+  if [[ -S $LIBVIRT_SOCK ]] && ! pidfile_alive "$LAB_RUN/libvirtd.pid" && virsh -c qemu:///system version >/dev/null 2>&1; then
+    # someone else (a system service, an earlier manual start) runs libvirtd: use it, never take it over
+    log "libvirtd already answers on $LIBVIRT_SOCK and was not started by the lab: using it as is"
+    return 0
+  fi
+
+  start_daemon virtlogd virtlogd -d -p "$LAB_RUN/virtlogd.pid"
+  start_daemon virtlockd virtlockd -d -p "$LAB_RUN/virtlockd.pid"
+  if ! pidfile_alive "$LAB_RUN/libvirtd.pid"; then
+    # a socket left behind by a dead daemon would make the wait below pass too early
+    rm -f "$LIBVIRT_SOCK" /run/libvirt/libvirt-sock-ro /run/libvirt/libvirt-admin-sock
+  fi
+  start_daemon libvirtd libvirtd -d -p "$LAB_RUN/libvirtd.pid"
+  wait_for 15 "libvirt socket" test -S "$LIBVIRT_SOCK" || die "libvirtd did not create $LIBVIRT_SOCK within 15 s (see /var/log/libvirt)"
+  wait_for 15 "virsh version" virsh -c qemu:///system version \
+    || die "libvirtd does not answer 'virsh -c qemu:///system version' within 15 s"
+  log "libvirt: $(virsh -c qemu:///system version 2>/dev/null | tr -s ' \n' ' ')"
+}
+
+# ---------------------------------------------------------------- component: guest
+
+# the newest Debian guest kernel that has both an image in /boot and a module tree
+guest_kernel_version() {
+  local v best=
+  for v in /boot/vmlinuz-*; do
+    [[ -e $v ]] || continue
+    v=${v#/boot/vmlinuz-}
+    [[ -d /lib/modules/$v/kernel ]] || continue
+    if [[ -z $best ]] || [[ $(printf '%s\n%s\n' "$best" "$v" | sort -V | tail -n1) == "$v" ]]; then best=$v; fi
+  done
+  [[ -n $best ]] || return 1
+  echo "$best"
+}
+
+# modules the guest loads, in dependency order (modprobe --show-depends), decompressed for busybox insmod
+GUEST_MODULES=(virtio_pci virtio_blk virtio_net virtio_balloon virtio_scsi virtio_console button evdev)
+
+build_initramfs() {
+  local kver=$1 out=$2
+  local root; root=$(mktemp -d "$LAB_STATE/initramfs.XXXXXX")
+  mkdir -p "$root"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,run,lib/modules}
+  cp /bin/busybox "$root/bin/busybox"
+
+  # module load order: --show-depends lists dependencies first; keep the first occurrence of each
+  local m line path order=() seen=" "
+  for m in "${GUEST_MODULES[@]}"; do
+    while read -r line; do
+      [[ $line == insmod\ * ]] || continue       # "builtin X" lines need nothing
+      path=$(awk '{print $2}' <<<"$line")
+      [[ $seen == *" $path "* ]] && continue
+      seen+="$path "
+      order+=("$path")
+    done < <(modprobe -S "$kver" --show-depends "$m" 2>/dev/null || true)
+  done
+  local n=0 base
+  : >"$root/etc/modules.order"
+  for path in "${order[@]}"; do
+    base=$(basename "$path"); base=${base%.xz}; base=${base%.zst}; base=${base%.gz}
+    case $path in
+      *.ko.xz) xz -dc "$path" >"$root/lib/modules/$base" ;;
+      *.ko.zst) zstd -qdc "$path" >"$root/lib/modules/$base" ;;
+      *.ko.gz) gzip -dc "$path" >"$root/lib/modules/$base" ;;
+      *) cp "$path" "$root/lib/modules/$base" ;;
+    esac
+    echo "/lib/modules/$base" >>"$root/etc/modules.order"
+    n=$((n + 1))
+  done
+
+  # ACPI power button -> immediate poweroff (makes `virsh shutdown` and ACPI `virsh reboot` work)
+  printf '#!/bin/sh\necho "LAB-ACPI-POWER-BUTTON" >/dev/console\nexec /bin/busybox poweroff -f\n' >"$root/etc/acpi/PWRF/00000080"
+  chmod 755 "$root/etc/acpi/PWRF/00000080"
+
+  cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec >/dev/console 2>&1 </dev/null
+loaded=0
+for m in $(cat /etc/modules.order); do insmod "$m" 2>/dev/null && loaded=$((loaded + 1)); done
+acpid -c /etc/acpi -l /tmp/acpid.log 2>/dev/null
+source=disk
+case " $(cat /proc/cmdline) " in *" lab_boot=iso "*) source=iso ;; esac
+ip link set lo up 2>/dev/null
+online_cpus() { for f in /sys/devices/system/cpu/cpu[0-9]*/online; do [ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 >"$f"; done; }
+# comma-separated entries of directory $1 matching the extended regex $2 (and not matching $3 when given)
+list() { ls "$1" 2>/dev/null | grep -E "$2" | grep -vE "${3:-^$}" | tr '\n' ',' | sed 's/,$//'; }
+online_cpus
+echo "LAB-GUEST-BOOTED kernel=$(uname -r) source=$source modules=$loaded cpus_online=$(cat /sys/devices/system/cpu/online)"
+n=0
+while true; do
+  online_cpus
+  mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+  echo "LAB-TICK $n cpus_online=$(cat /sys/devices/system/cpu/online) MemTotal=$mem disks=$(list /sys/block '^(vd|sd|sr)') nics=$(list /sys/class/net '.' '^lo$')"
+  n=$((n + 1))
+  sleep 3
+done
+INIT
+  chmod 755 "$root/init"
+
+  (cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet | gzip -9n) >"$out.tmp"
+  mv "$out.tmp" "$out"
+  rm -rf "$root"
+  log "initramfs built: $out ($(stat -c %s "$out") bytes, $n modules)"
+}
+
+build_iso() {
+  local out=$1
+  local tree; tree=$(mktemp -d "$LAB_STATE/iso.XXXXXX")
+  mkdir -p "$tree/isolinux" "$tree/boot"
+  cp /usr/lib/ISOLINUX/isolinux.bin "$tree/isolinux/"
+  cp /usr/lib/syslinux/modules/bios/ldlinux.c32 "$tree/isolinux/"
+  cp "$LAB_STATE/vmlinuz" "$tree/boot/vmlinuz"
+  cp "$LAB_STATE/initrd.gz" "$tree/boot/initrd.gz"
+  cat >"$tree/isolinux/isolinux.cfg" <<'CFG'
+DEFAULT lab
+PROMPT 0
+TIMEOUT 0
+LABEL lab
+  KERNEL /boot/vmlinuz
+  APPEND initrd=/boot/initrd.gz console=ttyS0 nokaslr quiet lab_boot=iso
+CFG
+  echo "KubeStack lab guest installer CD" >"$tree/README.TXT"
+  xorriso -as mkisofs -quiet -o "$out.tmp" -V KUBESTACK_LAB -R -J \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+    -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin "$tree" 2>"$LAB_LOG/xorriso.log" \
+    || { cat "$LAB_LOG/xorriso.log" >&2; die "xorriso failed to build $out"; }
+  mv "$out.tmp" "$out"
+  rm -rf "$tree"
+  log "ISO built: $out ($(stat -c %s "$out") bytes)"
+}
+
+# boots the ISO once under TCG (cdrom only, <boot dev='cdrom'/>) and waits for LAB-GUEST-BOOTED on the serial log
+verify_iso() {
+  local iso=$1 stamp=$LAB_STATE/lab.iso.verified sum
+  sum=$(sha256sum "$iso" | awk '{print $1}')
+  if [[ -f $stamp && $(cat "$stamp") == "$sum" ]]; then return 0; fi
+  local name=kst-lab-isocheck serial=$LAB_STATE/isocheck-serial.log xml=$LAB_STATE/isocheck.xml
+  virsh -c qemu:///system destroy "$name" >/dev/null 2>&1 || true
+  rm -f "$serial"
+  cat >"$xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='cdrom'/></os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='$iso'/><target dev='hdc' bus='ide'/><readonly/></disk>
+    <serial type='pty'><log file='$serial' append='off'/><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+  </devices>
+</domain>
+XML
+  log "verifying the ISO boots (transient TCG domain $name, ~10-20 s)"
+  local t0=$SECONDS
+  virsh -c qemu:///system create "$xml" >/dev/null || die "virsh create of the ISO check domain failed"
+  if wait_for 120 "ISO guest boot" grep -q 'LAB-GUEST-BOOTED.*source=iso' "$serial"; then
+    virsh -c qemu:///system destroy "$name" >/dev/null 2>&1 || true
+    echo "$sum" >"$stamp"
+    log "ISO boots: LAB-GUEST-BOOTED after $((SECONDS - t0)) s"
+  else
+    virsh -c qemu:///system destroy "$name" >/dev/null 2>&1 || true
+    tail -n 20 "$serial" >&2 || true
+    die "the ISO guest printed no LAB-GUEST-BOOTED within 120 s (serial log: $serial)"
+  fi
+}
+
+up_guest() {
+  # linux-image-amd64 only provides the guest kernel and its modules (never booted on this host)
+  ensure_packages linux-image-amd64 busybox-static cpio kmod xz-utils isolinux syslinux-common xorriso
+  local kver; kver=$(guest_kernel_version) || die "no guest kernel: /boot/vmlinuz-<ver> with /lib/modules/<ver> missing after installing linux-image-amd64"
+  mkdir -p "$LAB_STATE"
+
+  # rebuild when the kernel, busybox or this script changed
+  local inputs
+  inputs=$(cat "/boot/vmlinuz-$kver" /bin/busybox "${BASH_SOURCE[0]}" | sha256sum | awk '{print $1}')
+  if [[ -f $LAB_STATE/guest.inputs && $(cat "$LAB_STATE/guest.inputs") == "$inputs" && -f $LAB_STATE/initrd.gz && -f $LAB_STATE/vmlinuz && -f $LAB_STATE/lab.iso ]]; then
+    log "guest up to date (kernel $kver)"
+  else
+    cp "/boot/vmlinuz-$kver" "$LAB_STATE/vmlinuz.tmp" && mv "$LAB_STATE/vmlinuz.tmp" "$LAB_STATE/vmlinuz"
+    echo "$kver" >"$LAB_STATE/kernel.version"
+    build_initramfs "$kver" "$LAB_STATE/initrd.gz"
+    build_iso "$LAB_STATE/lab.iso"
+    echo "$inputs" >"$LAB_STATE/guest.inputs"
+  fi
+  chmod 644 "$LAB_STATE"/{vmlinuz,initrd.gz,lab.iso}
+  if [[ "${LAB_SKIP_ISO_CHECK:-0}" != 1 ]]; then verify_iso "$LAB_STATE/lab.iso"; fi
+  # the marker the tests probe: written last, only when everything above succeeded
+  printf 'kernel=%s\nvmlinuz=%s\ninitrd=%s\niso=%s\n' "$kver" "$LAB_STATE/vmlinuz" "$LAB_STATE/initrd.gz" "$LAB_STATE/lab.iso" >"$LAB_STATE/guest.ready"
+}
+
+# ---------------------------------------------------------------- component: storage
+
+up_storage() {
+  # storage roots the handlers and tests use (dir pools live below them)
+  mkdir -p /var/lib/libvirt/images /mnt/localfs "$LAB_STATE/pools"
+}
+
+# ---------------------------------------------------------------- main
+
+ALL_COMPONENTS=(libvirt guest storage)
+main() {
+  [[ $(id -u) == 0 ]] || die "the host lab needs root (it installs packages and starts libvirtd)"
+  mkdir -p "$LAB_RUN" "$LAB_STATE" "$LAB_LOG"
+  local components=("$@")
+  ((${#components[@]})) || components=("${ALL_COMPONENTS[@]}")
+  local c t0
+  for c in "${components[@]}"; do
+    declare -F "up_$c" >/dev/null || die "unknown component '$c' (known: ${ALL_COMPONENTS[*]})"
+  done
+  # the guest check boots a VM: libvirt must be up first
+  if [[ " ${components[*]} " == *" guest "* && " ${components[*]} " != *" libvirt "* ]]; then components=(libvirt "${components[@]}"); fi
+  for c in "${components[@]}"; do
+    t0=$SECONDS
+    "up_$c"
+    log "$c ready ($((SECONDS - t0)) s)"
+  done
+  date -u +%FT%TZ >"$LAB_RUN/up.stamp"
+}
+
+main "$@"
