@@ -95,6 +95,11 @@ public sealed class ParameterRule
     public string? Decision { get; init; }
     /// <summary>True when the documented example does not satisfy the rule; the decision says why.</summary>
     public bool ExampleInvalid { get; init; }
+    /// <summary>
+    /// Where <see cref="ExampleInvalid"/> is set: a value that satisfies the rule, for docs and generated tests
+    /// (for Boolean parameters "true" or "false").
+    /// </summary>
+    public string? ValidExample { get; init; }
     /// <summary>Set by the importer where the constraint text still needs a hand-written rule; a test fails while any remains.</summary>
     public bool Todo { get; init; }
 }

@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using KubeStack.Contracts.Catalog;
+
+namespace KubeStack.Contracts.Validation;
+
+/// <summary>
+/// Checks one parameter value against its catalog entry: JSON type, then the rule's enum, minLength, maxLength,
+/// pattern, range and format, stopping at the first broken one (one clear error per parameter).
+/// </summary>
+public static class ParameterValidator
+{
+    private static readonly ConcurrentDictionary<string, Regex> Patterns = new(StringComparer.Ordinal);
+
+    /// <summary>Validates <paramref name="value"/> (null = absent) for <paramref name="parameter"/>.</summary>
+    public static ValidationError? Validate(ValidationContext context, ParameterSpec parameter, JsonNode? value)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (value is null)
+        {
+            return null;
+        }
+
+        return parameter.Type == ParameterType.Boolean
+            ? ValidateBoolean(context, parameter, value)
+            : ValidateString(context, parameter, value);
+    }
+
+    /// <summary>Validates a raw string value against a string parameter (used by tests and docs).</summary>
+    public static ValidationError? ValidateString(ValidationContext context, ParameterSpec parameter, string value) =>
+        ValidateString(context, parameter, JsonValue.Create(value));
+
+    private static ValidationError? ValidateBoolean(ValidationContext context, ParameterSpec parameter, JsonNode value)
+    {
+        if (value.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return context.Parameter(parameter, RuleIds.Type,
+                "must be a JSON boolean, true or false without quotes", value.ToJsonString());
+        }
+
+        if (parameter.Rule?.Format == FormatRegistry.MustBeTrue && !value.GetValue<bool>())
+        {
+            return context.Parameter(parameter, FormatRegistry.MustBeTrue, "must be true", "false");
+        }
+
+        return null;
+    }
+
+    private static ValidationError? ValidateString(ValidationContext context, ParameterSpec parameter, JsonNode value)
+    {
+        if (value.GetValueKind() != JsonValueKind.String)
+        {
+            return context.Parameter(parameter, RuleIds.Type,
+                "must be a JSON string (numbers and flags are written in quotes, e.g. \"10737418240\")", value.ToJsonString());
+        }
+
+        var text = value.GetValue<string>();
+        var rule = parameter.Rule;
+        if (rule is null)
+        {
+            return null;
+        }
+
+        if (rule.Enum is { Count: > 0 } allowed && !allowed.Contains(text, StringComparer.Ordinal))
+        {
+            return context.Parameter(parameter, RuleIds.Enum, $"must be one of {string.Join(", ", allowed)}", text);
+        }
+
+        var length = text.EnumerateRunes().Count();
+        if (rule.MinLength is { } min && length < min)
+        {
+            return context.Parameter(parameter, RuleIds.MinLength,
+                $"must be at least {min} characters long, but it has {length}", text);
+        }
+
+        if (rule.MaxLength is { } max && length > max)
+        {
+            return context.Parameter(parameter, RuleIds.MaxLength,
+                $"must be at most {max} characters long, but it has {length}", text);
+        }
+
+        if (rule.Pattern is { } pattern && !FullMatch(pattern, text))
+        {
+            return context.Parameter(parameter, RuleIds.Pattern, $"must match the pattern {pattern}", text);
+        }
+
+        if (rule.Range is [var low, var high])
+        {
+            if (!ParameterValues.TryParseInteger(text, out var number) || number < low || number > high)
+            {
+                return context.Parameter(parameter, RuleIds.Range,
+                    $"must be a whole number from {low.ToString(CultureInfo.InvariantCulture)} to {high.ToString(CultureInfo.InvariantCulture)}", text);
+            }
+        }
+
+        if (rule.Format is { } format)
+        {
+            var problems = FormatRegistry.Check(format, text);
+            if (problems.Count > 0)
+            {
+                var problem = FormatRegistry.IsSeedFormat(format)
+                    ? $"does not follow the {format} syntax: {string.Join(" ", problems).TrimEnd('.')}"
+                    : problems[0];
+                if (parameter.Secret)
+                {
+                    problem = Redact(problem, text);
+                }
+
+                return context.Parameter(parameter, format, problem, text);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when the anchored <paramref name="pattern"/> matches the whole <paramref name="value"/>.</summary>
+    public static bool FullMatch(string pattern, string value)
+    {
+        var regex = Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(250)));
+        var match = regex.Match(value);
+        return match.Success && match.Index == 0 && match.Length == value.Length;
+    }
+
+    /// <summary>
+    /// Removes a secret value from a message: the whole value, and the value of every key=value part whose key
+    /// names a password, key, token or secret, and any user:password@ of a URL.
+    /// </summary>
+    public static string Redact(string message, string secretValue)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(secretValue);
+        var secrets = new List<string> { secretValue };
+        foreach (var part in secretValue.Split(',', ' ', ';', '\n'))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && Regex.IsMatch(part[..eq], "pass|key|token|secret", RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(100)))
+            {
+                secrets.Add(part[(eq + 1)..]);
+            }
+        }
+
+        var at = secretValue.IndexOf('@', StringComparison.Ordinal);
+        var scheme = secretValue.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0 && at > scheme)
+        {
+            secrets.Add(secretValue[(scheme + 3)..at]);
+        }
+
+        foreach (var s in secrets.Where(s => s.Length > 0).OrderByDescending(s => s.Length))
+        {
+            message = message.Replace(s, "***", StringComparison.Ordinal);
+        }
+
+        return message;
+    }
+}
