@@ -16,7 +16,7 @@ internal sealed class Watcher
     public required string StorageKey { get; init; }
     public required Func<JsonObject, bool> Matches { get; init; }
     public required Func<JsonObject, JsonObject> Present { get; init; }
-    public Channel<WatchEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<WatchEvent>(new UnboundedChannelOptions { SingleReader = true });
+    public Channel<WatchEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<WatchEvent>(); // multi-reader flavour: it can Count (for bookmarks)
     /// <summary>The highest resourceVersion this watcher has been sent (for bookmarks).</summary>
     public long LastRv { get; set; }
 

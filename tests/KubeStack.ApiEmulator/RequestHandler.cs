@@ -50,6 +50,11 @@ internal sealed partial class RequestHandler(ApiEmulator api)
             if (!ctx.Response.HasStarted)
                 await WriteJson(ctx, 400, ApiError.StatusObject(400, "BadRequest", e.Message)).ConfigureAwait(false);
         }
+        catch (Exception e) when (!ctx.Response.HasStarted)
+        {
+            // an emulator bug must show up in the test that hit it, as a 500 naming the exception
+            await WriteJson(ctx, 500, ApiError.StatusObject(500, "InternalError", $"Internal error occurred: {e.GetType().Name}: {e.Message}")).ConfigureAwait(false);
+        }
     }
 
     internal static Task WriteJson(HttpContext ctx, int code, JsonNode body)
