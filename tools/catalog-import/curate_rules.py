@@ -82,7 +82,8 @@ BY_PARAM = {
     'os_variant': R(pattern='^[A-Za-z0-9][A-Za-z0-9.-]*$', minLength=1, maxLength=64, decision='os-variant'),
     'vcpus': R(format='vcpus', minLength=1, maxLength=256, decision='cpu-topology'),
     'cdrom': PATH,
-    'cputune': R(format='cputune', minLength=1, maxLength=1024),
+    'cputune': R(format='cputune', minLength=1, maxLength=1024, decision='cputune-example', exampleInvalid=True,
+                 validExample='vcpupin0.vcpu=0,vcpupin0.cpuset=0'),
     'noautoconsole': R(format='mustBeTrue'),
     # devices and QoS
     'file': PATH,

@@ -13,9 +13,11 @@ internal static class CrossFieldRules
 {
     private static readonly string[] FtpParameters = ["remote", "port", "username", "password"];
 
-    public static IEnumerable<ValidationError> Check(ValidationContext context, OperationSpec operation, IReadOnlyDictionary<string, JsonNode> valid)
+    /// <param name="valid">Parameters that passed their own rule.</param>
+    /// <param name="present">Every parameter given (valid or not), so a bad value is not also reported as missing.</param>
+    public static IEnumerable<ValidationError> Check(ValidationContext context, OperationSpec operation, IReadOnlyDictionary<string, JsonNode> valid, IReadOnlySet<string> present)
     {
-        var r = new Request(context, operation, valid);
+        var r = new Request(context, operation, valid, present);
         var errors = new List<ValidationError>();
         AffectFlags(r, errors);
         QosExclusive(r, errors, "total_bytes_sec", "read_bytes_sec", "write_bytes_sec");
@@ -41,7 +43,7 @@ internal static class CrossFieldRules
             case "plugNIC": PlugNicSource(r, errors); break;
             case "createPool": CreatePool(r, errors); break;
             case "cleanVMBackup" or "cleanVMRemoteBackup":
-                if (r.Has("version") == (r.Bool("all") == true))
+                if (r.Given("version") == (r.Bool("all") == true) && (r.Has("version") || !r.Given("version")))
                 {
                     errors.Add(r.Error("version", RuleIds.OneOf, "must be given unless all is true, and not together with all=true (clean listed versions or all of them)"));
                 }
@@ -54,11 +56,15 @@ internal static class CrossFieldRules
         return errors;
     }
 
-    private sealed class Request(ValidationContext context, OperationSpec operation, IReadOnlyDictionary<string, JsonNode> valid)
+    private sealed class Request(ValidationContext context, OperationSpec operation, IReadOnlyDictionary<string, JsonNode> valid, IReadOnlySet<string> present)
     {
         public OperationSpec Operation => operation;
 
+        /// <summary>Given and valid.</summary>
         public bool Has(string name) => valid.ContainsKey(name);
+
+        /// <summary>Given, valid or not.</summary>
+        public bool Given(string name) => present.Contains(name);
 
         public bool? Bool(string name) =>
             valid.TryGetValue(name, out var v) && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? v.GetValue<bool>() : null;
@@ -119,7 +125,7 @@ internal static class CrossFieldRules
             return;
         }
 
-        foreach (var missing in new[] { "remote", "username", "password" }.Where(n => !r.Has(n) && r.Operation.Parameter(n) is not null))
+        foreach (var missing in new[] { "remote", "username", "password" }.Where(n => !r.Given(n) && r.Operation.Parameter(n) is not null))
         {
             var given = string.Join(", ", FtpParameters.Where(r.Has));
             errors.Add(r.Error(missing, RuleIds.RequiredWith,
@@ -143,7 +149,7 @@ internal static class CrossFieldRules
             return;
         }
 
-        var missing = topology.Except(given).ToList();
+        var missing = topology.Where(t => !r.Given(t)).ToList();
         if (missing.Count > 0)
         {
             var why = maximum ? "maximum is true" : $"{string.Join(" and ", given)} is given";
@@ -153,6 +159,11 @@ internal static class CrossFieldRules
             }
 
             return;
+        }
+
+        if (topology.Any(t => !r.Has(t)))
+        {
+            return; // an invalid one is already reported
         }
 
         var product = r.Int("cores")!.Value * r.Int("sockets")!.Value * r.Int("threads")!.Value;
@@ -182,7 +193,7 @@ internal static class CrossFieldRules
             return;
         }
 
-        var source = ValueFormats.ParseNicSource(s);
+        var source = KubeStack.Contracts.Formats.NicSourceFormat.Parse(s).Value;
         if (source is not null && (source.Ip is not null || source.Switch is not null))
         {
             errors.Add(r.Error("source", RuleIds.L3BridgeOnly, $"may set ip= and switch= only when type is l3bridge, not {type}"));
@@ -218,7 +229,7 @@ internal static class CrossFieldRules
         }
 
         var needsOptions = type is "uus" or "nfs" or "glusterfs";
-        if (needsOptions && !r.Has("opt"))
+        if (needsOptions && !r.Given("opt"))
         {
             errors.Add(r.Error("opt", RuleIds.PoolOptions, $"is required for a {type} pool (mount or creation options, e.g. nolock)"));
         }

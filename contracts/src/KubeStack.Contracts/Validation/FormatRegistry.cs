@@ -20,12 +20,6 @@ public static class FormatRegistry
         ["mac"] = NetworkFormats.CheckMac,
         ["host"] = NetworkFormats.CheckHost,
         ["aclRule"] = AclRule.Check,
-        ["metadataUuid"] = ValueFormats.CheckMetadataUuid,
-        ["redirdev"] = ValueFormats.CheckRedirdev,
-        ["storageList"] = ValueFormats.CheckStorageList,
-        ["nicSource"] = ValueFormats.CheckNicSource,
-        ["fileList"] = ValueFormats.CheckFileList,
-        ["diskTargetList"] = ValueFormats.CheckDiskTargetList,
         ["sshPublicKey"] = ValueFormats.CheckSshPublicKey,
         ["cloudInitUserData"] = ValueFormats.CheckCloudInitUserData,
         // The pool URL depends on the pool type: checked by the cross-field rules of createPool.
@@ -35,19 +29,25 @@ public static class FormatRegistry
     /// <summary>Formats of Boolean parameters.</summary>
     public const string MustBeTrue = "mustBeTrue";
 
-    /// <summary>The compound formats whose parsers live in Formats/ (SeedFormats.Check).</summary>
-    public static readonly IReadOnlySet<string> SeedFormatNames = new HashSet<string>(StringComparer.Ordinal)
+    /// <summary>
+    /// Checks this library adds after a compound format's own parser: metadata must carry a real UUID
+    /// (decision metadata-uuid), while the shared parser keeps the documented 12-36 character shape.
+    /// </summary>
+    private static readonly Dictionary<string, Func<string, IReadOnlyList<string>>> Stricter = new(StringComparer.Ordinal)
     {
-        "graphics", "diskList", "networkList", "vcpus", "cputune", "migratedisks", "diskspec",
+        ["metadataUuid"] = ValueFormats.CheckMetadataUuid,
     };
 
-    public static bool IsKnown(string format) =>
-        Local.ContainsKey(format) || SeedFormatNames.Contains(format) || format == MustBeTrue;
+    public static bool IsKnown(string format) => Local.ContainsKey(format) || IsSeedFormat(format) || format == MustBeTrue;
 
-    public static bool IsSeedFormat(string format) => SeedFormatNames.Contains(format);
+    /// <summary>
+    /// True for the compound formats parsed in Formats/ (the same parsers the agent uses to build XML), so that
+    /// admission and execution never disagree. The path rule stays here (<see cref="PathRule"/>, used by <see cref="SafePath"/>).
+    /// </summary>
+    public static bool IsSeedFormat(string format) => !Local.ContainsKey(format) && SeedFormats.IsKnown(format);
 
     /// <summary>Problems of <paramref name="value"/> under <paramref name="format"/>.</summary>
-    /// <returns>Phrases for local formats; full sentences (IsSeedFormat) for the compound formats.</returns>
+    /// <returns>Phrases ("must ...") for local formats and stricter checks; full sentences for the compound formats.</returns>
     public static IReadOnlyList<string> Check(string format, string value)
     {
         if (Local.TryGetValue(format, out var check))
@@ -55,9 +55,10 @@ public static class FormatRegistry
             return check(value);
         }
 
-        if (SeedFormatNames.Contains(format))
+        if (IsSeedFormat(format))
         {
-            return SeedFormats.Check(format, value);
+            var problems = SeedFormats.Check(format, value);
+            return problems.Count == 0 && Stricter.TryGetValue(format, out var stricter) ? stricter(value) : problems;
         }
 
         throw new InvalidOperationException($"The catalog names the format '{format}', which the validation library does not know.");

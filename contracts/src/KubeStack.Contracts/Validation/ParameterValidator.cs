@@ -38,8 +38,7 @@ public static class ParameterValidator
     {
         if (value.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
         {
-            return context.Parameter(parameter, RuleIds.Type,
-                "must be a JSON boolean, true or false without quotes", value.ToJsonString());
+            return context.ParameterJson(parameter, RuleIds.Type, "must be a JSON boolean, true or false without quotes", value);
         }
 
         if (parameter.Rule?.Format == FormatRegistry.MustBeTrue && !value.GetValue<bool>())
@@ -54,8 +53,8 @@ public static class ParameterValidator
     {
         if (value.GetValueKind() != JsonValueKind.String)
         {
-            return context.Parameter(parameter, RuleIds.Type,
-                "must be a JSON string (numbers and flags are written in quotes, e.g. \"10737418240\")", value.ToJsonString());
+            return context.ParameterJson(parameter, RuleIds.Type,
+                "must be a JSON string (numbers and flags are written in quotes, e.g. \"10737418240\")", value);
         }
 
         var text = value.GetValue<string>();
@@ -102,9 +101,9 @@ public static class ParameterValidator
             var problems = FormatRegistry.Check(format, text);
             if (problems.Count > 0)
             {
-                var problem = FormatRegistry.IsSeedFormat(format)
-                    ? $"does not follow the {format} syntax: {string.Join(" ", problems).TrimEnd('.')}"
-                    : problems[0];
+                var problem = problems[0].StartsWith("must ", StringComparison.Ordinal)
+                    ? problems[0]
+                    : $"does not follow the {format} syntax: {string.Join(" ", problems).TrimEnd('.')}";
                 if (parameter.Secret)
                 {
                     problem = Redact(problem, text);

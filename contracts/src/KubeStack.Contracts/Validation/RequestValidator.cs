@@ -163,7 +163,8 @@ public static class RequestValidator
                 $"is required ({missing.Description.TrimEnd('.')}; e.g. {Example(missing)})", null));
         }
 
-        errors.AddRange(CrossFieldRules.Check(context, operation, valid));
+        var present = parameters.Where(p => p.Value is not null && operation.Parameter(p.Key) is not null).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        errors.AddRange(CrossFieldRules.Check(context, operation, valid, present));
         return errors;
     }
 

@@ -25,6 +25,27 @@ public sealed record ValidationContext(string Kind, string Name, string? Operati
             $"{Subject}: parameter '{parameter}' of operation '{Operation}' {problem} (rule {rule}){got}.");
     }
 
+    /// <summary>An error about a value of the wrong JSON type: shows the JSON token, not a quoted string.</summary>
+    internal ValidationError ParameterJson(ParameterSpec parameter, string rule, string problem, System.Text.Json.Nodes.JsonNode value)
+    {
+        var json = value.ToJsonString();
+        var shown = parameter.Secret ? null : $"the JSON {KindName(value)} {(json.Length > MaxShownValue ? json[..MaxShownValue] + "..." : json)}";
+        var got = parameter.Secret ? "; the value is not shown because the parameter is secret" : $"; got {shown}";
+        return new ValidationError(
+            ParameterField(parameter.Name), rule,
+            $"{Subject}: parameter '{parameter.Name}' of operation '{Operation}' {problem} (rule {rule}){got}.");
+    }
+
+    private static string KindName(System.Text.Json.Nodes.JsonNode value) => value.GetValueKind() switch
+    {
+        System.Text.Json.JsonValueKind.Number => "number",
+        System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => "boolean",
+        System.Text.Json.JsonValueKind.String => "string",
+        System.Text.Json.JsonValueKind.Array => "array",
+        System.Text.Json.JsonValueKind.Object => "object",
+        _ => "value",
+    };
+
     internal static string Quote(string value)
     {
         var shown = value.Length > MaxShownValue ? value[..MaxShownValue] + "..." : value;
