@@ -11,6 +11,8 @@ internal sealed partial class RequestHandler
 {
     static async Task<string> ReadBodyAsync(HttpContext ctx)
     {
+        if ((ctx.Request.ContentType ?? "").StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal))
+            throw ApiError.UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the emulator does not decode protobuf)");
         using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
         return await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
