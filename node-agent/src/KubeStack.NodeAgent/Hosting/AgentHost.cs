@@ -1,0 +1,105 @@
+using k8s;
+using KubeStack.Contracts.Catalog;
+using KubeStack.Contracts.Resources;
+using KubeStack.NodeAgent.Events;
+using KubeStack.NodeAgent.Runtime;
+using KubeStack.NodeAgent.Runtime.Testing;
+using KubeStack.Runtime.Events;
+using KubeStack.Runtime.Informers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Json;
+
+namespace KubeStack.NodeAgent.Hosting;
+
+/// <summary>Builds and runs the agent's generic host (Program.cs only calls <see cref="RunAsync"/>).</summary>
+public static class AgentHost
+{
+    public const string Component = "kubestack-node-agent";
+
+    /// <summary>Runs the agent; returns the process exit code (2 for a configuration error).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        IHost host;
+        try
+        {
+            host = Build(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Component}: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        using (host)
+        {
+            await host.RunAsync().ConfigureAwait(false);
+        }
+
+        return Environment.ExitCode;
+    }
+
+    /// <summary>
+    /// The host: configuration (command line, environment), Serilog console logging (JSON when
+    /// KUBESTACK_LOG_FORMAT=json), the Kubernetes client, the handlers found in this assembly, the request runtime.
+    /// <paramref name="configure"/> lets the host-side parts (libvirt connection, host tools) add their services.
+    /// </summary>
+    public static IHost Build(string[] args, Action<IServiceCollection, AgentOptions>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        var options = AgentOptions.FromConfiguration(builder.Configuration);
+        var testHandlers = TestHandlerSettings.FromEnvironment();
+        var crash = EnvironmentCrashInjector.FromEnvironment();
+
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog((_, logging) =>
+        {
+            logging.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
+                .Enrich.FromLogContext();
+            if (options.JsonLogs)
+            {
+                logging.WriteTo.Console(new JsonFormatter(renderMessage: true));
+            }
+            else
+            {
+                logging.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+            }
+        });
+
+        var catalog = CatalogLoader.Default;
+        var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(kubernetes);
+        builder.Services.AddSingleton<IKubernetes>(kubernetes);
+        builder.Services.AddSingleton<ICrashInjector>(crash);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IObjectApi>(sp => new KubeObjectApi(sp.GetRequiredService<IKubernetes>(), catalog));
+        builder.Services.AddSingleton<IEventRecorder>(sp => new EventRecorder(sp.GetRequiredService<IKubernetes>(), Component, options.NodeName,
+            sp.GetRequiredService<ILogger<EventRecorder>>()));
+        builder.Services.AddSingleton(sp => new LifecycleEvents(sp.GetRequiredService<IEventRecorder>(), options.NodeName));
+        builder.Services.AddLifecycleHandlers(typeof(AgentHost).Assembly);
+        builder.Services.AddSingleton(sp => HandlerRegistration.BuildRegistry(sp, testHandlers));
+        builder.Services.AddSingleton(new RequestRuntimeOptions { NodeName = options.NodeName, MaxAttempts = options.MaxAttempts });
+        builder.Services.AddSingleton<RequestProcessor>();
+        builder.Services.AddSingleton(sp => new AgentController(
+            catalog,
+            kind => new KubernetesListWatcher<KubeStackResource>(kubernetes, KubeObjectApi.ApiResourceOf(kind), labelSelector: $"{Labels.Host}={options.NodeName}"),
+            sp.GetRequiredService<RequestProcessor>(),
+            new AgentControllerOptions
+            {
+                Workers = options.Workers,
+                ResyncPeriod = options.ResyncPeriod,
+                RetryBaseDelay = options.RetryBaseDelay,
+            },
+            sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddHostedService<AgentService>();
+        configure?.Invoke(builder.Services, options);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace KubeStack.NodeAgent.Hosting;
+
+public enum DomainType
+{
+    /// <summary>Hardware virtualization (production).</summary>
+    Kvm,
+    /// <summary>QEMU TCG emulation (the host lab: nested KVM guests hang there).</summary>
+    Qemu,
+}
+
+/// <summary>
+/// The agent's settings. Each comes from a command-line switch or an environment variable (the switch wins);
+/// invalid values stop the agent at start with a message naming the setting.
+/// </summary>
+public sealed class AgentOptions
+{
+    /// <summary>This node's name (--node, NODE_NAME): the agent serves objects labelled host=&lt;node&gt;.</summary>
+    public required string NodeName { get; init; }
+
+    /// <summary>kubeconfig path (--kubeconfig, KUBECONFIG); null = in-cluster, else ~/.kube/config.</summary>
+    public string? Kubeconfig { get; init; }
+
+    /// <summary>libvirt connection URI (--libvirt-uri, KUBESTACK_LIBVIRT_URI).</summary>
+    public string LibvirtUri { get; init; } = "qemu:///system";
+
+    /// <summary>Domain type used when a request does not say (--domain-type, KUBESTACK_DOMAIN_TYPE): kvm or qemu.</summary>
+    public DomainType DomainType { get; init; } = DomainType.Kvm;
+
+    /// <summary>Objects processed in parallel (--workers, KUBESTACK_WORKERS).</summary>
+    public int Workers { get; init; } = 4;
+
+    /// <summary>Starts of one submission before it is failed for good (KUBESTACK_MAX_ATTEMPTS).</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>Periodic re-enqueue of pending objects (KUBESTACK_RESYNC_SECONDS).</summary>
+    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>First retry delay after a failure (KUBESTACK_RETRY_BASE_MS).</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>JSON logs (KUBESTACK_LOG_FORMAT=json) or readable text (default).</summary>
+    public bool JsonLogs { get; init; }
+
+    public static AgentOptions FromConfiguration(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var node = First(configuration, "node", "NODE_NAME");
+        if (string.IsNullOrWhiteSpace(node))
+        {
+            throw new ArgumentException("The node name is missing: pass --node <name> or set NODE_NAME (the agent serves objects labelled host=<name>).");
+        }
+
+        var domainText = First(configuration, "domain-type", "KUBESTACK_DOMAIN_TYPE") ?? "kvm";
+        var domainType = domainText.ToLowerInvariant() switch
+        {
+            "kvm" => DomainType.Kvm,
+            "qemu" => DomainType.Qemu,
+            _ => throw new ArgumentException($"--domain-type / KUBESTACK_DOMAIN_TYPE must be kvm or qemu, not '{domainText}'."),
+        };
+        var logFormat = First(configuration, "log-format", "KUBESTACK_LOG_FORMAT") ?? "text";
+        if (logFormat is not ("json" or "text"))
+        {
+            throw new ArgumentException($"--log-format / KUBESTACK_LOG_FORMAT must be json or text, not '{logFormat}'.");
+        }
+
+        var kubeconfig = First(configuration, "kubeconfig", "KUBECONFIG");
+        return new AgentOptions
+        {
+            NodeName = node.Trim(),
+            Kubeconfig = string.IsNullOrWhiteSpace(kubeconfig) ? null : kubeconfig.Split(Path.PathSeparator)[0],
+            LibvirtUri = First(configuration, "libvirt-uri", "KUBESTACK_LIBVIRT_URI") ?? "qemu:///system",
+            DomainType = domainType,
+            Workers = Int(configuration, 1, 64, 4, "workers", "KUBESTACK_WORKERS"),
+            MaxAttempts = Int(configuration, 1, 100, 5, "max-attempts", "KUBESTACK_MAX_ATTEMPTS"),
+            ResyncPeriod = TimeSpan.FromSeconds(Int(configuration, 1, 86_400, 600, "resync-seconds", "KUBESTACK_RESYNC_SECONDS")),
+            RetryBaseDelay = TimeSpan.FromMilliseconds(Int(configuration, 1, 60_000, 500, "retry-base-ms", "KUBESTACK_RETRY_BASE_MS")),
+            JsonLogs = logFormat == "json",
+        };
+    }
+
+    private static string? First(IConfiguration configuration, params string[] keys) =>
+        keys.Select(k => configuration[k]).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
+
+    private static int Int(IConfiguration configuration, int min, int max, int fallback, params string[] keys)
+    {
+        var text = First(configuration, keys);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw new ArgumentException($"--{keys[0]} / {keys[1]} must be an integer from {min} to {max}, not '{text}'.");
+        }
+
+        return value;
+    }
+}
