@@ -257,20 +257,39 @@ public static class ApiDocsBuilder
 
     private static string ExampleName(KindSpec kind) => (kind.ShortNames.FirstOrDefault() ?? kind.Singular) + "-example";
 
-    /// <summary>The example value as the client sends it (booleans as booleans), or null when there is none usable.</summary>
+    /// <summary>
+    /// The example value as the client sends it (booleans as booleans): the catalog's example, or the rule's valid
+    /// example where the catalog's breaks the rule; null when there is none usable.
+    /// </summary>
     private static JsonNode? ExampleValue(ParameterSpec p)
     {
-        if (string.IsNullOrEmpty(p.Example))
+        var example = UsableExample(p);
+        if (example is null)
         {
             return null;
         }
 
         if (p.Type == ParameterType.Boolean)
         {
-            return bool.TryParse(p.Example, out var b) ? JsonValue.Create(b) : null;
+            return bool.TryParse(example, out var b) ? JsonValue.Create(b) : null;
         }
 
-        return JsonValue.Create(p.Example);
+        return JsonValue.Create(example);
+    }
+
+    private static string? UsableExample(ParameterSpec p)
+    {
+        if (p.Rule is { ExampleInvalid: true, ValidExample: { Length: > 0 } valid })
+        {
+            return valid;
+        }
+
+        if (string.IsNullOrEmpty(p.Example) || p.Rule is { ExampleInvalid: true })
+        {
+            return null;
+        }
+
+        return p.Example;
     }
 
     private static List<string> ExampleNotes(OperationSpec op)
@@ -278,22 +297,27 @@ public static class ApiDocsBuilder
         var notes = new List<string>();
         foreach (var p in op.Parameters)
         {
-            if (string.IsNullOrEmpty(p.Example))
+            var decision = p.Rule?.Decision is { } d ? $" (decision {Code(d)} in `docs/decisions.md`)" : "";
+            var usable = UsableExample(p);
+            if (p.Rule is { ExampleInvalid: true } && usable is not null)
+            {
+                notes.Add($"The catalog's example for `{p.Name}`, {Code(p.Example)}, does not satisfy its rule{decision}; "
+                    + $"the example above uses {Code(usable)}.");
+            }
+            else if (p.Rule is { ExampleInvalid: true })
+            {
+                notes.Add($"The catalog's example for `{p.Name}`, {Code(p.Example)}, does not satisfy its rule{decision}; it is left out above.");
+            }
+            else if (usable is null)
             {
                 if (p.Required)
                 {
                     notes.Add($"`{p.Name}` is required but the catalog gives no example value; it is left out above.");
                 }
             }
-            else if (p.Type == ParameterType.Boolean && !bool.TryParse(p.Example, out _))
+            else if (p.Type == ParameterType.Boolean && !bool.TryParse(usable, out _))
             {
-                notes.Add($"`{p.Name}` is a boolean but the catalog's example is {Code(p.Example)}; it is left out above.");
-            }
-            else if (p.Rule is { ExampleInvalid: true } rule)
-            {
-                notes.Add($"The catalog's example for `{p.Name}` does not satisfy its rule"
-                    + (rule.Decision is null ? "" : $" (decision {Code(rule.Decision)} in `docs/decisions.md`)")
-                    + "; admission rejects it as written.");
+                notes.Add($"`{p.Name}` is a boolean but the catalog's example is {Code(usable)}{decision}; it is left out above.");
             }
         }
 
