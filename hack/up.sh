@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# `make up`: brings up the local KubeStack stack on this machine and returns.
+#   - the Kubernetes API: the cluster in $KUBECONFIG when it is set and reachable, else the project's API emulator
+#     (tests/KubeStack.ApiEmulator) started in the background on a free loopback port;
+#   - the CRDs from crds/;
+#   - the operator and the node agent as processes (each step starts what exists; later issues fill them in).
+# Everything started is recorded under .kubestack/pids/ so that `make down` (hack/down.sh) stops exactly that.
+# The kubeconfig for the stack is written to .kubestack/kubeconfig. No shell string is ever evaluated from input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE_DIR=.kubestack
+PID_DIR=$STATE_DIR/pids
+LOG_DIR=$STATE_DIR/logs
+STACK_KUBECONFIG=$STATE_DIR/kubeconfig
+BUILD_CONFIG=${KUBESTACK_BUILD_CONFIG:-Release}
+EMULATOR_DLL=tests/KubeStack.ApiEmulator/bin/$BUILD_CONFIG/net10.0/KubeStack.ApiEmulator.dll
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log() { printf '== %s\n' "$*"; }
+die() { printf 'make up: %s\n' "$*" >&2; exit 1; }
+
+# is_running PID: the process exists and is not a zombie (PID 1 here does not reap children).
+is_running() {
+  local pid=$1 state
+  [[ -r /proc/$pid/stat ]] || return 1
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z && $state != X ]]
+}
+
+# running NAME: a process this script started earlier under NAME is still alive.
+running() {
+  local f=$PID_DIR/$1.pid
+  [[ -f $f ]] && is_running "$(cat "$f")"
+}
+
+# start_bg NAME MARKER CMD...: starts CMD detached (own session, output to .kubestack/logs/NAME.log) and records its pid.
+# MARKER is a string that /proc/PID/cmdline must contain; down.sh checks it before signalling (no stale-pid kills).
+start_bg() {
+  local name=$1 marker=$2; shift 2
+  mkdir -p "$PID_DIR" "$LOG_DIR"
+  : > "$LOG_DIR/$name.log"
+  setsid "$@" > "$LOG_DIR/$name.log" 2>&1 < /dev/null &
+  local pid=$!
+  echo "$pid" > "$PID_DIR/$name.pid"
+  echo "$marker" > "$PID_DIR/$name.marker"
+  log "$name started (pid $pid, log $LOG_DIR/$name.log)"
+}
+
+# wait_for_log NAME PATTERN SECONDS: waits until the process logs PATTERN; fails if it exits first.
+wait_for_log() {
+  local name=$1 pattern=$2 seconds=$3 pid
+  pid=$(cat "$PID_DIR/$name.pid")
+  for ((i = 0; i < seconds * 10; i++)); do
+    grep -q -- "$pattern" "$LOG_DIR/$name.log" 2>/dev/null && return 0
+    is_running "$pid" || { cat "$LOG_DIR/$name.log" >&2; die "$name exited before it was ready"; }
+    sleep 0.1
+  done
+  die "$name not ready after ${seconds}s (see $LOG_DIR/$name.log)"
+}
+
+kubectl_stack() { kubectl --kubeconfig "$STACK_KUBECONFIG" "$@"; }
+
+build() {
+  log "building the API emulator ($BUILD_CONFIG)"
+  dotnet build tests/KubeStack.ApiEmulator/KubeStack.ApiEmulator.csproj -c "$BUILD_CONFIG" -nologo -v q
+  # later: the operator and the node agent
+}
+
+# start_api: an external cluster from $KUBECONFIG if reachable, else the emulator.
+start_api() {
+  mkdir -p "$STATE_DIR"
+  if [[ -n ${KUBECONFIG:-} ]] && kubectl --request-timeout=5s get --raw /readyz > /dev/null 2>&1; then
+    log "using the cluster of \$KUBECONFIG ($(kubectl config current-context 2>/dev/null || echo '?'))"
+    kubectl config view --minify --flatten > "$STACK_KUBECONFIG"
+    chmod 600 "$STACK_KUBECONFIG"
+    echo external > "$STATE_DIR/api"
+    return
+  fi
+  [[ -n ${KUBECONFIG:-} ]] && log "\$KUBECONFIG is set but its cluster does not answer: starting the emulator instead"
+  if running api-emulator && kubectl_stack --request-timeout=5s get --raw /readyz > /dev/null 2>&1; then
+    log "API emulator already running (pid $(cat "$PID_DIR/api-emulator.pid"))"
+    return
+  fi
+  [[ -f $EMULATOR_DLL ]] || die "$EMULATOR_DLL missing after the build"
+  rm -f "$STACK_KUBECONFIG"
+  start_bg api-emulator KubeStack.ApiEmulator.dll dotnet "$EMULATOR_DLL" --port 0 --kubeconfig "$STACK_KUBECONFIG"
+  wait_for_log api-emulator "listening on" 60
+  echo emulator > "$STATE_DIR/api"
+  for ((i = 0; i < 50; i++)); do
+    kubectl_stack --request-timeout=2s get --raw /readyz > /dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "the API emulator does not answer /readyz"
+}
+
+apply_crds() {
+  shopt -s nullglob
+  local files=(crds/*.yaml)
+  shopt -u nullglob
+  if ((${#files[@]} == 0)); then
+    log "no crds/*.yaml yet (run \`make crds\`): skipped"
+    return
+  fi
+  log "applying ${#files[@]} CRDs from crds/"
+  local args=()
+  for f in "${files[@]}"; do args+=(-f "$f"); done
+  kubectl_stack apply "${args[@]}" > /dev/null
+  kubectl_stack wait --for condition=established --timeout=60s crd --all > /dev/null
+}
+
+start_operator() {
+  # The operator (operator/src/KubeStack.Operator) has no runnable host yet; its issue adds the start here:
+  #   start_bg operator KubeStack.Operator.dll dotnet <dll> --kubeconfig "$STACK_KUBECONFIG"
+  log "operator: not runnable yet, skipped"
+}
+
+start_agent() {
+  # The node agent (node-agent/src/KubeStack.NodeAgent) has no runnable host yet; its issue adds the start here.
+  log "node agent: not runnable yet, skipped"
+}
+
+print_usage() {
+  cat <<USAGE
+
+KubeStack local stack is up ($(cat "$STATE_DIR/api") API at $(kubectl_stack config view --minify -o jsonpath='{.clusters[0].cluster.server}')).
+  kubectl --kubeconfig $STACK_KUBECONFIG get crd
+  export KUBECONFIG=\$PWD/$STACK_KUBECONFIG   # then plain kubectl works
+Logs: $LOG_DIR/   Stop everything with: make down
+USAGE
+}
+
+main() {
+  command -v dotnet > /dev/null || die "dotnet is not installed"
+  command -v kubectl > /dev/null || die "kubectl is not installed"
+  build
+  start_api
+  apply_crds
+  start_operator
+  start_agent
+  print_usage
+}
+
+main "$@"
