@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """One-off importer: carries the facts of ../shared/spec/lifecycle-catalog.yaml into the project's own
-catalog (contracts/src/KubeStack.Contracts/Catalog/catalog.yaml). The output is then curated by hand:
-the `rule:` of each parameter is the project's decision (see docs/decisions.md), so do not re-run this
-over a curated file without reviewing the diff."""
+catalog (contracts/src/KubeStack.Contracts/Catalog/catalog.yaml). The automatic rules it writes are only a
+first guess: curate_rules.py (same folder) then writes the project's rule for every parameter, and after that the
+`rule:` blocks in catalog.yaml are the source of truth (see docs/decisions.md), so do not re-run this over a
+curated file without re-running curate_rules.py and reviewing the diff."""
 import sys, yaml, re, collections
 
 SPEC = sys.argv[1] if len(sys.argv) > 1 else '../shared/spec/lifecycle-catalog.yaml'

@@ -156,6 +156,27 @@ public class RequestValidatorTests
         }
     }
 
+    [Theory]
+    [InlineData("capcity", "capacity")]
+    [InlineData("Capacity", "capacity")]
+    [InlineData("pol", "pool")]
+    [InlineData("foo", null)]
+    [InlineData("size", null)]
+    public void Misspelt_parameter_gets_a_suggestion_only_when_it_is_close(string typed, string? suggestion)
+    {
+        var spec = GoldenSpec();
+        Disk(spec)[typed] = "x";
+        var error = Assert.Single(Check("VirtualMachineDisk", spec));
+        if (suggestion is null)
+        {
+            Assert.DoesNotContain("did you mean", error.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains($"did you mean '{suggestion}'?", error.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Unknown_operation_key_is_rejected_with_a_suggestion()
     {

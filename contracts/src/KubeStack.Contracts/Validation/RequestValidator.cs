@@ -184,8 +184,8 @@ public static class RequestValidator
         var documented = operation.Parameters.Count == 0
             ? "it takes no parameters"
             : "documented parameters are " + string.Join(", ", operation.Parameters.Select(p => p.Name));
-        var similar = operation.Parameters.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)
-                                                               || Distance(p.Name, name) <= 2);
+        var similar = operation.Parameters.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+                      ?? operation.Parameters.Where(p => Distance(p.Name, name) <= SuggestionDistance(name)).OrderBy(p => Distance(p.Name, name)).FirstOrDefault();
         var hint = similar is null ? "" : $"; did you mean '{similar.Name}'?";
         return new ValidationError(context.ParameterField(name), RuleIds.UnknownParameter,
             $"{context.Subject}: parameter '{name}' is not documented for operation '{operation.Key}' ({documented}){hint} (rule {RuleIds.UnknownParameter}); its value is not shown.");
@@ -202,11 +202,14 @@ public static class RequestValidator
 
         var candidates = catalog.OperationsOf(context.Kind).Select(o => o.Key).ToList();
         var similar = candidates.FirstOrDefault(c => string.Equals(c, key, StringComparison.OrdinalIgnoreCase))
-                      ?? candidates.OrderBy(c => Distance(c, key)).FirstOrDefault(c => Distance(c, key) <= 3);
+                      ?? candidates.OrderBy(c => Distance(c, key)).FirstOrDefault(c => Distance(c, key) <= SuggestionDistance(key));
         var hint = similar is null ? "" : $"; did you mean '{similar}'?";
         return new ValidationError($"spec.lifecycle.{key}", RuleIds.UnknownOperation,
             $"{context.Subject}: operation '{key}' is not an operation of the lifecycle catalog{hint} (rule {RuleIds.UnknownOperation}); {context.Kind} supports {string.Join(", ", candidates)}.");
     }
+
+    /// <summary>How many edits a typo may have before a suggestion stops being helpful.</summary>
+    private static int SuggestionDistance(string typed) => typed.Length switch { < 5 => 1, < 10 => 2, _ => 3 };
 
     private static int Distance(string a, string b)
     {
