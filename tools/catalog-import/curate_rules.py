@@ -280,7 +280,7 @@ BY_OP = {
     ('autoStartPool', 'type'): POOL_TYPE(POOL_TYPES_NO_UUS),
     ('createPool', 'type'): POOL_TYPE(['dir', 'localfs', 'uus', 'nfs', 'glusterfs', 'vdiskfs']),
     ('createPool', 'content'): R(enum=['vmd', 'vmdi', 'iso']),
-    ('createPool', 'url'): R(format='poolUrl', pattern='^[^ ]+$', minLength=1, maxLength=1024, decision='createpool-fields'),
+    ('createPool', 'url'): R(format='poolUrl', pattern='^[!-~]+$', minLength=1, maxLength=1024, decision='createpool-fields'),
     ('createPool', 'opt'): R(pattern='^[A-Za-z0-9_.,=:/+-]+$', minLength=1, maxLength=1024, decision='createpool-fields'),
     ('createPool', 'uuid'): R(pattern='^[A-Za-z0-9]+$', minLength=4, maxLength=100, decision='createpool-fields'),
     ('createPool', 'force'): R(enum=['True', 'False', 'true', 'false'], decision='createpool-fields'),
