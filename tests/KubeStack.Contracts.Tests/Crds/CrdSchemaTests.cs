@@ -211,6 +211,7 @@ public class CrdSchemaTests
         var properties = (JsonObject)spec["properties"]!;
         var resultKey = Catalog.Kind(kind).ResultKey;
         Assert.Equal("string", (string?)properties["nodeName"]!["type"]);
+        Assert.Equal(253, (int?)properties["nodeName"]!["maxLength"]);
         Assert.Equal("object", (string?)properties[resultKey]!["type"]);
         Assert.True((bool?)properties[resultKey]!["x-kubernetes-preserve-unknown-fields"]);
         Assert.True((bool?)spec["x-kubernetes-preserve-unknown-fields"]);
@@ -236,6 +237,9 @@ public class CrdSchemaTests
 
         var extra = Request("""{"nodeName":"node31","lifecycle":{"createDisk":{"type":"localfs","pool":"pooltest","capacity":"10737418240","format":"qcow2","foo":"bar"}}}""");
         var withExtra = SchemaCheck.Validate(schema, extra);
+        Assert.Empty(SchemaCheck.Validate(schema, Request("""{"nodeName":"node-31.example","lifecycle":{}}""")).Errors);
+        Assert.Contains(SchemaCheck.Validate(schema, Request("""{"nodeName":"Node_31","lifecycle":{}}""")).Errors,
+            e => e.StartsWith(".spec.nodeName:", StringComparison.Ordinal));
         Assert.Empty(withExtra.Errors);
         Assert.Empty(withExtra.Pruned); // kept, so the validating webhook sees and rejects spec.lifecycle.createDisk.foo
     }

@@ -26,6 +26,9 @@ public static class CrdBuilder
     public const string DigitsPattern = "^[0-9]+$";
     public const string SignedDigitsPattern = "^-?[0-9]+$";
 
+    /// <summary>A DNS-1123 subdomain, which every Kubernetes node name is.</summary>
+    public const string NodeNamePattern = @"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
     public static string FileName(KindSpec kind) => $"{kind.Plural}.{KubeStackResource.Group}.yaml";
 
     public static IReadOnlyList<V1CustomResourceDefinition> BuildAll(LifecycleCatalog catalog) =>
@@ -126,7 +129,14 @@ public static class CrdBuilder
     {
         var properties = new Dictionary<string, V1JSONSchemaProps>
         {
-            ["nodeName"] = Str("Where to run the request (for creates); otherwise the node that owns the object."),
+            ["nodeName"] = new V1JSONSchemaProps
+            {
+                Type = "string",
+                Description = "Where to run the request (for creates); afterwards the node that owns the object. "
+                    + "A Kubernetes node name (DNS-1123 subdomain).",
+                MaxLength = 253,
+                Pattern = NodeNamePattern,
+            },
             ["lifecycle"] = LifecycleSchema(kind, operations),
             ["status"] = SeedStatusSchema(),
         };
