@@ -12,7 +12,7 @@ internal sealed record ResourcePath(ResourceType Type, string? Namespace, string
 /// <summary>Routes and serves every request. The behaviour of each verb mirrors kube-apiserver's generic registry (see docs/testing.md).</summary>
 internal sealed partial class RequestHandler(ApiEmulator api)
 {
-    static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public void SeedDefaults()
     {
