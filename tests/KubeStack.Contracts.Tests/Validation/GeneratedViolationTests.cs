@@ -34,7 +34,22 @@ public class GeneratedViolationTests
         ["diskTargetList"] = "vda,hda,vda",
         ["sshPublicKey"] = "ssh-rsa QUFBQUFBQUFBQUFBQUFBQUFBQUFB root@node22",
         ["cloudInitUserData"] = "#cloud-config\nusers: [unclosed\n",
+        ["graphics"] = "rdp,listen=0.0.0.0,password=abcdefg",
+        ["diskList"] = "/etc/libvirt/qemu/vm1-disk.qcow2",
+        ["networkList"] = "source=br-int,type=bridge",
+        ["vcpus"] = "2,maxvcpus=40,cores=3,sockets=1,threads=1",
+        ["cputune"] = "shares=many",
+        ["migratedisks"] = "vol=/var/lib/libvirt/images/disk1.qcow2",
+        ["diskspec"] = "vda,snapshot=sometimes",
     };
+
+    [Fact]
+    public void Every_format_of_the_catalog_has_a_generated_violation()
+    {
+        var formats = CatalogCases.Catalog.Operations.SelectMany(o => o.Parameters).Select(p => p.Rule?.Format).OfType<string>().Distinct();
+        var untested = formats.Where(f => !FormatBreakers.ContainsKey(f) && f is not ("poolUrl" or FormatRegistry.MustBeTrue)).ToList();
+        Assert.True(untested.Count == 0, $"Formats without a generated violation: {string.Join(", ", untested)}");
+    }
 
     public static TheoryData<string, string, string, string> Violations()
     {
