@@ -16,6 +16,8 @@ public class LibvirtXmlJsonTests
         { "test-driver-pool.xml", LibvirtDocument.StoragePool },
         { "test-driver-volume.xml", LibvirtDocument.StorageVolume },
         { "test-driver-network.xml", LibvirtDocument.Network },
+        { "test-driver-built-topology.xml", LibvirtDocument.Domain },
+        { "test-driver-built-ovs.xml", LibvirtDocument.Domain },
         { "lab-guest-domain.xml", LibvirtDocument.Domain },
         { "libvirt-tests-qemu-ns.xml", LibvirtDocument.Domain },
         { "libvirt-tests-net-openvswitch.xml", LibvirtDocument.Domain },
@@ -64,6 +66,25 @@ public class LibvirtXmlJsonTests
         // Documented single objects stay objects.
         Assert.IsType<JsonObject>(devices["memballoon"]);
         Assert.IsType<JsonObject>(json["os"]!["type"]);
+    }
+
+    [Fact]
+    public void Built_domain_read_back_from_libvirt_keeps_documented_shapes()
+    {
+        var json = LibvirtXmlJson.ToJson(Asset("test-driver-built-ovs.xml"), LibvirtDocument.Domain);
+        var devices = json["devices"]!.AsObject();
+
+        Assert.Equal(2, Assert.IsType<JsonArray>(devices["_interface"]).Count);
+        Assert.Equal(3, Assert.IsType<JsonArray>(devices["controller"]).Count);
+        Assert.Single(Assert.IsType<JsonArray>(devices["channel"]));
+        Assert.Single(Assert.IsType<JsonArray>(devices["graphics"]));
+        Assert.Single(Assert.IsType<JsonArray>(devices["serial"]));
+        Assert.IsType<JsonObject>(devices["graphics"]![0]!["listen"]);
+        Assert.IsType<JsonObject>(devices["emulator"]);
+        Assert.Empty(json["features"]!["acpi"]!.AsObject());
+        var parameters = devices["_interface"]![0]!["virtualport"]!["parameters"]!;
+        Assert.False(string.IsNullOrEmpty((string?)parameters["_interfaceid"]));
+        Assert.Equal("https://doslab.io/kubestack/domain/1.0", (string?)json["metadata"]!["kubestack:instance"]!["_xmlns:kubestack"]);
     }
 
     [Fact]
