@@ -201,6 +201,25 @@ public class GeneratedViolationTests
     }
 
     [Theory]
+    [MemberData(nameof(Operations), MemberType = typeof(CatalogCases))]
+    public void Objects_arrays_and_huge_strings_in_every_parameter_give_errors_not_exceptions(string kind, string key)
+    {
+        var op = Operation(kind, key);
+        foreach (var junk in new Func<JsonNode>[] { () => new JsonObject { ["a"] = 1 }, () => new JsonArray(1, "x"), () => JsonValue.Create(new string('9', 100_000)) })
+        {
+            var body = new JsonObject();
+            foreach (var p in op.Parameters)
+            {
+                body[p.Name] = junk();
+            }
+
+            var errors = Validate(op, body);
+            Assert.All(op.Parameters, p => Assert.Contains(errors, e => e.Field == $"spec.lifecycle.{key}.{p.Name}"));
+            Assert.All(errors, e => Assert.True(e.Message.Length < 2000, $"{e.Field}: message of {e.Message.Length} characters"));
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(RequiredParameters))]
     public void Missing_required_parameter_is_rejected_by_name(string kind, string key, string parameter)
     {

@@ -120,8 +120,15 @@ public static class ParameterValidator
     public static bool FullMatch(string pattern, string value)
     {
         var regex = Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(250)));
-        var match = regex.Match(value);
-        return match.Success && match.Index == 0 && match.Length == value.Length;
+        try
+        {
+            var match = regex.Match(value);
+            return match.Success && match.Index == 0 && match.Length == value.Length;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false; // a value that takes this long to match is not one we want
+        }
     }
 
     /// <summary>
