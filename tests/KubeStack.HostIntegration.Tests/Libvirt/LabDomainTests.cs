@@ -1,0 +1,125 @@
+using KubeStack.HostIntegration.Tests.Infrastructure;
+using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Libvirt;
+
+namespace KubeStack.HostIntegration.Tests.Libvirt;
+
+/// <summary>A real TCG guest on the lab's libvirtd. Boots are slow (~10 s to the first serial line), so the whole
+/// suite boots at most two guests, both here.</summary>
+[Collection(LabCollection.Name)]
+public sealed class LabDomainTests
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(30);
+
+    [LabFact]
+    public async Task Guest_boots_runs_suspends_resumes_stops_by_acpi_and_is_destroyed_and_undefined()
+    {
+        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
+        using var cleanup = new LibvirtCleanup(conn);
+        using var sub = conn.SubscribeLifecycleEvents();
+        var name = cleanup.Domain(LabEnvironment.UniqueName("vm"));
+        bool Mine(DomainLifecycleEvent e) => e.Name == name;
+        var work = LabGuest.NewWorkDir(cleanup, name);
+        var serial = Path.Combine(work, "serial.log");
+
+        // disk through the storage API, in a pool of its own
+        var poolName = cleanup.Pool(name + "-pool");
+        using var pool = conn.StoragePoolDefineXml(LabGuest.DirPoolXml(poolName, Path.Combine(work, "pool")));
+        pool.Create(StoragePoolCreateFlags.WithBuild);
+        using var vol = pool.StorageVolCreateXml(LabGuest.Qcow2VolumeXml("vda.qcow2", 32L << 20));
+
+        using var dom = conn.DefineXml(LabGuest.DomainXml(name, serial, vol.GetPath()));
+        await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Defined, EventTimeout, "Defined");
+        Assert.Equal(DomainState.Shutoff, dom.GetState().State);
+        Assert.Contains("type='qemu'", dom.GetXmlDesc(DomainXmlFlags.Inactive), StringComparison.Ordinal);
+
+        dom.Create();
+        var started = await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Started, EventTimeout, "Started");
+        Assert.Equal("Booted", started.DetailName);
+        Assert.Equal(DomainState.Running, dom.GetState().State);
+
+        var booted = await Await.LineAsync(serial, "LAB-GUEST-BOOTED", BootTimeout);
+        Assert.Contains("source=disk", booted, StringComparison.Ordinal);
+        var tick = await Await.LineAsync(serial, "LAB-TICK", BootTimeout);
+        Assert.Contains("disks=vda", tick, StringComparison.Ordinal);   // the pool volume is the guest's vda
+
+        // the running image is locked by QEMU: reads need -U
+        Assert.Equal("qcow2", (await QemuImg.Default.InfoAsync(vol.GetPath(), forceShare: true)).Format);
+
+        dom.Suspend();
+        await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Suspended, EventTimeout, "Suspended");
+        Assert.Equal(DomainState.Paused, dom.GetState().State);
+        dom.Suspend(); // the QEMU driver accepts suspending a paused domain as a no-op: handlers must probe the state
+        Assert.Equal(DomainState.Paused, dom.GetState().State);
+        dom.Resume();
+        await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Resumed, EventTimeout, "Resumed");
+        Assert.Equal(DomainState.Running, dom.GetState().State);
+        Assert.True(Assert.Throws<LibvirtException>(() => dom.Create()).IsOperationInvalid);
+
+        // ACPI power button: the guest's acpid runs poweroff -f
+        dom.Shutdown();
+        var stopped = await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Stopped, EventTimeout, "Stopped after ACPI shutdown");
+        Assert.Equal("Shutdown", stopped.DetailName);
+        Assert.Equal(new DomainStateInfo(DomainState.Shutoff, 1 /* VIR_DOMAIN_SHUTOFF_SHUTDOWN */), dom.GetState());
+        Assert.True(Assert.Throws<LibvirtException>(() => dom.Destroy()).IsOperationInvalid);
+        Assert.True(Assert.Throws<LibvirtException>(() => dom.Shutdown()).IsOperationInvalid);
+
+        // start again and pull the plug at once (no need to wait for this boot)
+        dom.Create();
+        await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Started, EventTimeout, "Started (second)");
+        dom.Destroy();
+        var destroyed = await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Stopped, EventTimeout, "Stopped after destroy");
+        Assert.Equal("Destroyed", destroyed.DetailName);
+        Assert.Equal(new DomainStateInfo(DomainState.Shutoff, 2 /* VIR_DOMAIN_SHUTOFF_DESTROYED */), dom.GetState());
+
+        dom.Undefine(DomainUndefineFlags.SnapshotsMetadata | DomainUndefineFlags.CheckpointsMetadata | DomainUndefineFlags.ManagedSave);
+        await Await.EventAsync(sub, e => Mine(e) && e.Event == DomainLifecycleEventType.Undefined, EventTimeout, "Undefined");
+        Assert.True(Assert.Throws<LibvirtException>(() => conn.LookupDomainByName(name)).IsNoDomain);
+    }
+
+    [LabFact]
+    public async Task Connection_closed_by_the_daemon_reconnects_and_events_flow_again()
+    {
+        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri, new LibvirtConnectionOptions
+        {
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
+        });
+        using var cleanup = new LibvirtCleanup(conn);
+        using var sub = conn.SubscribeLifecycleEvents();
+        var reconnected = new TaskCompletionSource<LibvirtReconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        conn.Reconnected += (_, e) => reconnected.TrySetResult(e);
+        Assert.Equal(1, conn.Generation);
+
+        // the daemon drops this process's client connections (virt-admin client-disconnect), as a restart would
+        var kicked = await DisconnectOwnClientsAsync();
+        Assert.True(kicked > 0, "virt-admin found no client of this process on libvirtd");
+
+        var e = await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, e.Generation);
+        Assert.True(conn.IsConnected);
+
+        var name = cleanup.Domain(LabEnvironment.UniqueName("rc"));
+        using var dom = conn.DefineXml(LabGuest.DomainXml(name, "/dev/null", diskPath: null));
+        await Await.EventAsync(sub, ev => ev.Name == name && ev.Event == DomainLifecycleEventType.Defined, TimeSpan.FromSeconds(10),
+            "Defined after reconnect");
+    }
+
+    private static async Task<int> DisconnectOwnClientsAsync()
+    {
+        var runner = HostToolRunner.Default;
+        var list = await runner.RunAsync("virt-admin", ["srv-clients-list", "libvirtd"], CancellationToken.None);
+        var kicked = 0;
+        foreach (var line in list.Stdout.Split('\n').Skip(2))
+        {
+            var id = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            if (id is null || !id.All(char.IsAsciiDigit)) continue;
+            var info = await runner.RunAsync("virt-admin", ["client-info", "libvirtd", id], CancellationToken.None, new HashSet<int> { 0, 1 });
+            var pid = info.Stdout.Split('\n').Select(l => l.Split(':', 2)).FirstOrDefault(p => p.Length == 2 && p[0].Trim() == "unix_process_id");
+            if (pid is null || pid[1].Trim() != Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)) continue;
+            await runner.RunAsync("virt-admin", ["client-disconnect", "libvirtd", id], CancellationToken.None);
+            kicked++;
+        }
+        return kicked;
+    }
+}
