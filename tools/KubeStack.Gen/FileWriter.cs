@@ -19,7 +19,7 @@ internal static class FileWriter
             if (!names.Contains(Path.GetFileName(path)) && GeneratedArtifacts.IsGenerated(File.ReadAllText(path)))
             {
                 File.Delete(path);
-                Console.WriteLine($"removed   {path}");
+                Console.WriteLine($"removed   {Display(path)}");
             }
         }
     }
@@ -28,11 +28,13 @@ internal static class FileWriter
     {
         if (File.Exists(path) && File.ReadAllText(path) == content)
         {
-            Console.WriteLine($"unchanged {path}");
+            Console.WriteLine($"unchanged {Display(path)}");
             return;
         }
 
         File.WriteAllText(path, content);
-        Console.WriteLine($"wrote     {path}");
+        Console.WriteLine($"wrote     {Display(path)}");
     }
+
+    private static string Display(string path) => Path.GetRelativePath(Environment.CurrentDirectory, path);
 }

@@ -51,6 +51,15 @@ public class CrdSchemaTests
         Assert.IsType<JsonObject>(version["subresources"]?["status"]);
     }
 
+    [Theory]
+    [MemberData(nameof(KindNames))]
+    public void Crd_fits_in_the_last_applied_annotation_so_client_side_kubectl_apply_works(string kind)
+    {
+        // kubectl apply (client-side) stores the whole object in an annotation; annotations are capped at 256 KiB.
+        var json = CommittedCrds.Of(kind).ToJsonString();
+        Assert.True(json.Length < 256 * 1024 - 4096, $"{kind}: the CRD is {json.Length} bytes as JSON; shorten descriptions");
+    }
+
     [Fact]
     public void Short_names_are_unique_and_do_not_take_kubevirts_vmi()
     {
