@@ -339,4 +339,11 @@ public class SeedFormatsTests
     [InlineData("var/lib/libvirt/images/a.qcow2", false)]
     [InlineData("/var/lib/libvirt/images/a;rm.qcow2", false)]
     public void Path_rule(string path, bool allowed) => Assert.Equal(allowed, SeedPaths.IsAllowed(path));
+
+    [Fact]
+    public void Path_segments_longer_than_255_characters_are_rejected()
+    {
+        Assert.True(SeedPaths.IsAllowed("/var/lib/libvirt/images/" + new string('a', 255)));
+        Assert.Contains("segment longer than 255", SeedPaths.Problem("/var/lib/libvirt/images/" + new string('a', 256)), StringComparison.Ordinal);
+    }
 }

@@ -5,12 +5,14 @@ namespace KubeStack.Contracts.Formats;
 /// <summary>
 /// The seed's path rule (general constraint 2, decision path-rule): an absolute path <c>/xx/xx</c> under
 /// <c>/var/lib/libvirt</c>, <c>/mnt/localfs</c> or <c>/mnt/usb</c>, 18-1024 characters of letters, digits, '.', '_',
-/// '-' and '/'; no empty, '.' or '..' segment. This is a lexical check; the agent still resolves symlinks on the host.
+/// '-' and '/'; no empty, '.' or '..' segment, none longer than 255 (the same rule as Validation/PathRule, plus the
+/// catalog's length limits, for paths embedded in compound values). This is a lexical check; the agent still resolves symlinks on the host.
 /// </summary>
 public static partial class SeedPaths
 {
     public const int MinLength = 18;
     public const int MaxLength = 1024;
+    public const int MaxSegmentLength = 255;
 
     public static readonly IReadOnlyList<string> AllowedRoots = ["/var/lib/libvirt", "/mnt/localfs", "/mnt/usb"];
 
@@ -34,6 +36,10 @@ public static partial class SeedPaths
         if (segments.Any(s => s.Length == 0 || s == "." || s == ".."))
         {
             return "must not contain empty, '.' or '..' segments";
+        }
+        if (segments.Any(s => s.Length > MaxSegmentLength))
+        {
+            return $"must not have a segment longer than {MaxSegmentLength} characters";
         }
         if (!AllowedRoots.Any(root => path.StartsWith(root + "/", StringComparison.Ordinal)))
         {
