@@ -145,7 +145,9 @@ public sealed class ProtocolTests : IAsyncLifetime
         {
             Metadata = new V1ObjectMeta { Name = "e1", NamespaceProperty = "default" },
             InvolvedObject = new V1ObjectReference { Kind = "VirtualMachine", Name = "vm1", NamespaceProperty = "default" },
-            Reason = "Started", Message = "reboot started", Type = "Normal",
+            Reason = "Started",
+            Message = "reboot started",
+            Type = "Normal",
         }, "default");
         var v1 = await _client.EventsV1.ReadNamespacedEventAsync("e1", "default");
         Assert.Equal("vm1", v1.Regarding.Name);

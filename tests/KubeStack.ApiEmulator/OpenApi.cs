@@ -107,7 +107,9 @@ internal static class OpenApi
             ["operationId"] = $"{action}{t.Kind}",
             ["parameters"] = new JsonArray(queryParams.Select(p => (JsonNode?)new JsonObject
             {
-                ["name"] = p, ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true },
+                ["name"] = p,
+                ["in"] = "query",
+                ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true },
             }).ToArray()),
             ["responses"] = new JsonObject
             {

@@ -64,18 +64,18 @@ internal static class Patches
                 case "remove": doc = Remove(doc, path, out _); break;
                 case "replace": doc = Remove(doc, path, out _); doc = Add(doc, path, op["value"]?.DeepClone()); break;
                 case "move":
-                {
-                    var from = Meta.Str(op["from"]) ?? throw ApiError.BadRequest("json patch: move without \"from\"");
-                    doc = Remove(doc, from, out var moved);
-                    doc = Add(doc, path, moved);
-                    break;
-                }
+                    {
+                        var from = Meta.Str(op["from"]) ?? throw ApiError.BadRequest("json patch: move without \"from\"");
+                        doc = Remove(doc, from, out var moved);
+                        doc = Add(doc, path, moved);
+                        break;
+                    }
                 case "copy":
-                {
-                    var from = Meta.Str(op["from"]) ?? throw ApiError.BadRequest("json patch: copy without \"from\"");
-                    doc = Add(doc, path, Get(doc, from)?.DeepClone());
-                    break;
-                }
+                    {
+                        var from = Meta.Str(op["from"]) ?? throw ApiError.BadRequest("json patch: copy without \"from\"");
+                        doc = Add(doc, path, Get(doc, from)?.DeepClone());
+                        break;
+                    }
                 case "test":
                     if (!JsonNode.DeepEquals(Get(doc, path), op["value"]))
                         throw new ApiError(422, "Invalid", $"the server rejected our request due to an error in our request: testing value {path} failed");

@@ -194,8 +194,10 @@ internal sealed partial class RequestHandler(ApiEmulator api)
     {
         var labels = LabelSelector.Parse(q["labelSelector"]);
         var fields = FieldSelector.Parse(q["fieldSelector"], rp.Type);
+        bool hasFields = !string.IsNullOrWhiteSpace(q["fieldSelector"]);
         var t = rp.Type;
-        return stored => labels(Meta.Labels(stored)) && fields(Presentation.Present(t, stored)) && (rp.Name is null || Meta.Name(stored) == rp.Name);
+        // field selectors name fields of the served shape (events.k8s.io: regarding.*), so they see the presented object
+        return stored => labels(Meta.Labels(stored)) && (!hasFields || fields(Presentation.Present(t, stored))) && (rp.Name is null || Meta.Name(stored) == rp.Name);
     }
 
     async Task ListAsync(HttpContext ctx, ResourcePath rp)

@@ -18,27 +18,116 @@ public sealed class ResourceRegistry
 
     static IEnumerable<ResourceType> BuiltIn()
     {
-        yield return new ResourceType { Group = "", Version = "v1", Plural = "namespaces", Kind = "Namespace", Singular = "namespace", ShortNames = ["ns"], Namespaced = false, HasStatusSubresource = true,
-            PrinterColumns = [new("Status", "string", ".status.phase"), Age] };
-        yield return new ResourceType { Group = "", Version = "v1", Plural = "nodes", Kind = "Node", Singular = "node", ShortNames = ["no"], Namespaced = false, HasStatusSubresource = true,
-            PrinterColumns = [new("Status", "string", ".status.conditions[?(@.type==\"Ready\")].status"), Age, new("Version", "string", ".status.nodeInfo.kubeletVersion")] };
-        yield return new ResourceType { Group = "", Version = "v1", Plural = "events", Kind = "Event", Singular = "event", ShortNames = ["ev"], Namespaced = true,
-            PrinterColumns = [new("Type", "string", ".type"), new("Reason", "string", ".reason"), new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message"), Age] };
-        yield return new ResourceType { Group = "", Version = "v1", Plural = "secrets", Kind = "Secret", Singular = "secret", Namespaced = true,
-            PrinterColumns = [new("Type", "string", ".type"), Age] };
-        yield return new ResourceType { Group = "", Version = "v1", Plural = "configmaps", Kind = "ConfigMap", Singular = "configmap", ShortNames = ["cm"], Namespaced = true,
-            PrinterColumns = [Age] };
-        yield return new ResourceType { Group = "events.k8s.io", Version = "v1", Plural = "events", Kind = "Event", Singular = "event", ShortNames = ["ev"], Namespaced = true,
+        yield return new ResourceType
+        {
+            Group = "",
+            Version = "v1",
+            Plural = "namespaces",
+            Kind = "Namespace",
+            Singular = "namespace",
+            ShortNames = ["ns"],
+            Namespaced = false,
+            HasStatusSubresource = true,
+            PrinterColumns = [new("Status", "string", ".status.phase"), Age]
+        };
+        yield return new ResourceType
+        {
+            Group = "",
+            Version = "v1",
+            Plural = "nodes",
+            Kind = "Node",
+            Singular = "node",
+            ShortNames = ["no"],
+            Namespaced = false,
+            HasStatusSubresource = true,
+            PrinterColumns = [new("Status", "string", ".status.conditions[?(@.type==\"Ready\")].status"), Age, new("Version", "string", ".status.nodeInfo.kubeletVersion")]
+        };
+        yield return new ResourceType
+        {
+            Group = "",
+            Version = "v1",
+            Plural = "events",
+            Kind = "Event",
+            Singular = "event",
+            ShortNames = ["ev"],
+            Namespaced = true,
+            PrinterColumns = [new("Type", "string", ".type"), new("Reason", "string", ".reason"), new("Object", "string", ".involvedObject.name"), new("Message", "string", ".message"), Age]
+        };
+        yield return new ResourceType
+        {
+            Group = "",
+            Version = "v1",
+            Plural = "secrets",
+            Kind = "Secret",
+            Singular = "secret",
+            Namespaced = true,
+            PrinterColumns = [new("Type", "string", ".type"), Age]
+        };
+        yield return new ResourceType
+        {
+            Group = "",
+            Version = "v1",
+            Plural = "configmaps",
+            Kind = "ConfigMap",
+            Singular = "configmap",
+            ShortNames = ["cm"],
+            Namespaced = true,
+            PrinterColumns = [Age]
+        };
+        yield return new ResourceType
+        {
+            Group = "events.k8s.io",
+            Version = "v1",
+            Plural = "events",
+            Kind = "Event",
+            Singular = "event",
+            ShortNames = ["ev"],
+            Namespaced = true,
             PrinterColumns = [new("Type", "string", ".type"), new("Reason", "string", ".reason"), new("Object", "string", ".regarding.name"), new("Note", "string", ".note"), Age],
-            StorageKeyOverride = "/events" };
-        yield return new ResourceType { Group = "coordination.k8s.io", Version = "v1", Plural = "leases", Kind = "Lease", Singular = "lease", Namespaced = true,
-            PrinterColumns = [new("Holder", "string", ".spec.holderIdentity"), Age] };
-        yield return new ResourceType { Group = "apiextensions.k8s.io", Version = "v1", Plural = "customresourcedefinitions", Kind = "CustomResourceDefinition", Singular = "customresourcedefinition", ShortNames = ["crd", "crds"], Namespaced = false, HasStatusSubresource = true,
-            PrinterColumns = [new("Created At", "string", ".metadata.creationTimestamp")] };
-        yield return new ResourceType { Group = "admissionregistration.k8s.io", Version = "v1", Plural = "validatingwebhookconfigurations", Kind = "ValidatingWebhookConfiguration", Singular = "validatingwebhookconfiguration", Namespaced = false,
-            PrinterColumns = [new("Webhooks", "integer", ".webhooks[*].name"), Age] };
-        yield return new ResourceType { Group = "admissionregistration.k8s.io", Version = "v1", Plural = "mutatingwebhookconfigurations", Kind = "MutatingWebhookConfiguration", Singular = "mutatingwebhookconfiguration", Namespaced = false,
-            PrinterColumns = [Age] };
+            StorageKeyOverride = "/events"
+        };
+        yield return new ResourceType
+        {
+            Group = "coordination.k8s.io",
+            Version = "v1",
+            Plural = "leases",
+            Kind = "Lease",
+            Singular = "lease",
+            Namespaced = true,
+            PrinterColumns = [new("Holder", "string", ".spec.holderIdentity"), Age]
+        };
+        yield return new ResourceType
+        {
+            Group = "apiextensions.k8s.io",
+            Version = "v1",
+            Plural = "customresourcedefinitions",
+            Kind = "CustomResourceDefinition",
+            Singular = "customresourcedefinition",
+            ShortNames = ["crd", "crds"],
+            Namespaced = false,
+            HasStatusSubresource = true,
+            PrinterColumns = [new("Created At", "string", ".metadata.creationTimestamp")]
+        };
+        yield return new ResourceType
+        {
+            Group = "admissionregistration.k8s.io",
+            Version = "v1",
+            Plural = "validatingwebhookconfigurations",
+            Kind = "ValidatingWebhookConfiguration",
+            Singular = "validatingwebhookconfiguration",
+            Namespaced = false,
+            PrinterColumns = [new("Webhooks", "integer", ".webhooks[*].name"), Age]
+        };
+        yield return new ResourceType
+        {
+            Group = "admissionregistration.k8s.io",
+            Version = "v1",
+            Plural = "mutatingwebhookconfigurations",
+            Kind = "MutatingWebhookConfiguration",
+            Singular = "mutatingwebhookconfiguration",
+            Namespaced = false,
+            PrinterColumns = [Age]
+        };
     }
 
     public IReadOnlyList<ResourceType> All
@@ -75,8 +164,15 @@ public sealed class ResourceRegistry
             if (columns.Count == 0) columns.Add(Age);
             list.Add(new ResourceType
             {
-                Group = group, Version = Meta.Str(v["name"]) ?? "v1", Plural = plural, Kind = kind, Singular = singular,
-                ShortNames = shortNames, Categories = categories, Namespaced = namespaced, IsCustom = true,
+                Group = group,
+                Version = Meta.Str(v["name"]) ?? "v1",
+                Plural = plural,
+                Kind = kind,
+                Singular = singular,
+                ShortNames = shortNames,
+                Categories = categories,
+                Namespaced = namespaced,
+                IsCustom = true,
                 HasStatusSubresource = v["subresources"]?["status"] is JsonObject,
                 Schema = v["schema"]?["openAPIV3Schema"]?.DeepClone() as JsonObject,
                 PrinterColumns = columns,
