@@ -84,7 +84,7 @@ public static class ParameterValidator
 
         if (rule.Pattern is { } pattern && !FullMatch(pattern, text))
         {
-            return context.Parameter(parameter, RuleIds.Pattern, $"must match the pattern {pattern}", text);
+            return context.Parameter(parameter, RuleIds.Pattern, $"{DescribePatternFailure(rule, text)} (pattern {pattern})", text);
         }
 
         if (rule.Range is [var low, var high])
@@ -114,6 +114,26 @@ public static class ParameterValidator
         }
 
         return null;
+    }
+
+    /// <summary>Says in words what a value that breaks the rule's pattern got wrong.</summary>
+    private static string DescribePatternFailure(ParameterRule rule, string text)
+    {
+        if (rule.Range is not null)
+        {
+            return "must be a whole number written with the digits 0-9, optionally grouped in threes by ',' (10,737,418,240)";
+        }
+
+        if (rule.Format is { } format && !FormatRegistry.IsSeedFormat(format) && FormatRegistry.IsKnown(format) && format != FormatRegistry.MustBeTrue)
+        {
+            var problems = FormatRegistry.Check(format, text);
+            if (problems.Count > 0 && problems[0].StartsWith("m", StringComparison.Ordinal))
+            {
+                return problems[0];
+            }
+        }
+
+        return "has a character or form the parameter does not allow";
     }
 
     /// <summary>True when the anchored <paramref name="pattern"/> matches the whole <paramref name="value"/>.</summary>
