@@ -212,6 +212,21 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Get_watch_streams_table_rows_for_changes()
+    {
+        Skip.IfNot(Kubectl.Available, "kubectl not installed at /usr/bin/kubectl");
+        await _kubectl.OkStdinAsync(TestCrds.VirtualMachineYaml, "apply", "-f", "-");
+        await _kubectl.OkAsync("get", "vm"); // discovery cached before the watch starts
+        var watch = _kubectl.RunAsync(["get", "vm", "--watch", "--request-timeout=5s"]);
+        await _kubectl.OkStdinAsync(VmYaml, "apply", "-f", "-");
+        await _client.MergePatchAsync("vm1", new { status = new { powerState = "Running" } }, status: true);
+        var r = await watch.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var rows = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("vm1", StringComparison.Ordinal)).ToList();
+        Assert.Contains(rows, l => l.Contains("Running", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task Explain_renders_the_crd_schema()
     {
         Skip.IfNot(Kubectl.Available, "kubectl not installed at /usr/bin/kubectl");
@@ -258,24 +273,19 @@ public sealed class KubectlTests : IAsyncLifetime
     {
         Skip.IfNot(Kubectl.Available, "kubectl not installed at /usr/bin/kubectl");
         Assert.Matches(@"default\s+Active", await _kubectl.OkAsync("get", "ns"));
-        // kubectl's imperative generators (create namespace/configmap/secret) send protobuf, which the emulator refuses
-        // with 415; manifests are JSON/YAML as for every custom resource
+        // kubectl's imperative generators send protobuf bodies (k8s\0 envelope); manifests send JSON
+        await _kubectl.OkAsync("create", "namespace", "team-a");
+        await _kubectl.OkAsync("-n", "team-a", "create", "configmap", "cfg", "--from-literal=a=1");
+        await _kubectl.OkAsync("-n", "team-a", "create", "secret", "generic", "s", "--from-literal=password=hunter2");
         await _kubectl.OkStdinAsync("""
             apiVersion: v1
-            kind: Namespace
-            metadata: {name: team-a}
-            ---
-            apiVersion: v1
             kind: ConfigMap
-            metadata: {name: cfg, namespace: team-a}
-            data: {a: "1"}
-            ---
-            apiVersion: v1
-            kind: Secret
-            metadata: {name: s, namespace: team-a}
-            stringData: {password: hunter2}
+            metadata: {name: cfg2, namespace: team-a}
+            data: {b: "2"}
             """, "apply", "-f", "-");
-        await _kubectl.OkAsync("-n", "team-a", "label", "configmap", "cfg", "x=y"); // strategic merge patch on a built-in type
+        Assert.Equal("2", await _kubectl.OkAsync("-n", "team-a", "get", "cm", "cfg2", "-o", "jsonpath={.data.b}"));
+        Assert.Equal("1", await _kubectl.OkAsync("-n", "team-a", "get", "cm", "cfg", "-o", "jsonpath={.data.a}"));
+        await _kubectl.OkAsync("-n", "team-a", "label", "configmap", "cfg", "x=y"); // a patch on a built-in type
         Assert.Equal("y", await _kubectl.OkAsync("-n", "team-a", "get", "cm", "cfg", "-o", "jsonpath={.metadata.labels.x}"));
         Assert.Equal("aHVudGVyMg==", await _kubectl.OkAsync("-n", "team-a", "get", "secret", "s", "-o", "jsonpath={.data.password}"));
         await _kubectl.OkStdinAsync("""

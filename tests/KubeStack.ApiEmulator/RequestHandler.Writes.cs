@@ -11,8 +11,13 @@ internal sealed partial class RequestHandler
 {
     static async Task<string> ReadBodyAsync(HttpContext ctx)
     {
-        if ((ctx.Request.ContentType ?? "").StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal))
-            throw ApiError.UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the emulator does not decode protobuf)");
+        if ((ctx.Request.ContentType ?? "").StartsWith(Protobuf.ContentType, StringComparison.Ordinal))
+        {
+            // kubectl create namespace|configmap|secret send protobuf
+            using var ms = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(ms, ctx.RequestAborted).ConfigureAwait(false);
+            return Protobuf.Decode(ms.ToArray()).ToJsonString();
+        }
         using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
         return await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
@@ -167,6 +172,8 @@ internal sealed partial class RequestHandler
         switch (t.Group, t.Plural)
         {
             case ("", "namespaces"):
+                if (o["spec"] is not JsonObject nsSpec) o["spec"] = nsSpec = new JsonObject();
+                nsSpec["finalizers"] ??= new JsonArray("kubernetes");
                 o["status"] = new JsonObject { ["phase"] = "Active" };
                 break;
             case ("", "secrets"):
