@@ -8,6 +8,7 @@
 set -euo pipefail
 
 LAB_RUN=${LAB_RUN:-/run/kubestack-lab}
+LAB_STATE=${LAB_STATE:-/var/lib/kubestack-lab}
 LAB_TEST_PREFIX=${LAB_TEST_PREFIX:-kst-}
 URI=qemu:///system
 
@@ -51,6 +52,13 @@ purge_test_leftovers() {
     virsh -c "$URI" pool-delete "$pool" >/dev/null 2>&1 || true
     virsh -c "$URI" pool-undefine "$pool" >/dev/null 2>&1 || true
   done < <(virsh -c "$URI" pool-list --all --name 2>/dev/null)
+  # per-test work directories (serial logs, pool targets) the tests failed to remove
+  local d
+  for d in "$LAB_STATE"/tests/"$LAB_TEST_PREFIX"* "$LAB_STATE"/pools/"$LAB_TEST_PREFIX"*; do
+    [[ -e $d ]] || continue
+    log "removing $d"
+    rm -rf -- "$d"
+  done
 }
 
 # stop_daemon NAME : SIGTERM the PID in $LAB_RUN/NAME.pid, wait up to 15 s, then SIGKILL

@@ -13,7 +13,9 @@ LAB_RUN=${LAB_RUN:-/run/kubestack-lab}
 LAB_STATE=${LAB_STATE:-/var/lib/kubestack-lab}
 LAB_LOG=${LAB_LOG:-/var/log/kubestack-lab}
 LIBVIRT_SOCK=/run/libvirt/libvirt-sock
-export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+# INITRD=No: the kernel package's postinst hook skips update-initramfs (the lab builds its own busybox initramfs;
+# Debian's would cost minutes and is never used)
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C INITRD=No
 
 log() { printf '[lab-up %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[lab-up] ERROR: %s\n' "$*" >&2; exit 1; }

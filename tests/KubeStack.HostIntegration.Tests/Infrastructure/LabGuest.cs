@@ -46,6 +46,30 @@ public static class LabGuest
                     new XElement("target", new XAttribute("type", "serial"), new XAttribute("port", 0))),
                 new XElement("memballoon", new XAttribute("model", "virtio")))).ToString();
 
+    /// <summary>A TCG guest with only the lab ISO as an IDE CD-ROM and <c>&lt;boot dev='cdrom'/&gt;</c> (isolinux boots
+    /// the same kernel and initramfs with <c>lab_boot=iso</c>, so the serial log says <c>source=iso</c>).</summary>
+    public static string IsoDomainXml(string name, string serialLog) =>
+        new XElement("domain", new XAttribute("type", "qemu"),
+            new XElement("name", name),
+            new XElement("memory", new XAttribute("unit", "MiB"), 256),
+            new XElement("vcpu", 1),
+            new XElement("os",
+                new XElement("type", new XAttribute("arch", "x86_64"), new XAttribute("machine", "pc"), "hvm"),
+                new XElement("boot", new XAttribute("dev", "cdrom"))),
+            new XElement("features", new XElement("acpi")),
+            new XElement("devices",
+                new XElement("emulator", "/usr/bin/qemu-system-x86_64"),
+                new XElement("disk", new XAttribute("type", "file"), new XAttribute("device", "cdrom"),
+                    new XElement("driver", new XAttribute("name", "qemu"), new XAttribute("type", "raw")),
+                    new XElement("source", new XAttribute("file", LabEnvironment.Iso)),
+                    new XElement("target", new XAttribute("dev", "hdc"), new XAttribute("bus", "ide")),
+                    new XElement("readonly")),
+                new XElement("serial", new XAttribute("type", "pty"),
+                    new XElement("log", new XAttribute("file", serialLog), new XAttribute("append", "off")),
+                    new XElement("target", new XAttribute("port", 0))),
+                new XElement("console", new XAttribute("type", "pty"),
+                    new XElement("target", new XAttribute("type", "serial"), new XAttribute("port", 0))))).ToString();
+
     /// <summary>A per-test directory under the lab state dir (readable by QEMU, removed by the test's cleanup).</summary>
     public static string NewWorkDir(LibvirtCleanup cleanup, string name)
     {

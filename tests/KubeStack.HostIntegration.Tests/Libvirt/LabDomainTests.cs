@@ -79,6 +79,26 @@ public sealed class LabDomainTests
     }
 
     [LabFact]
+    public async Task Transient_guest_created_from_the_lab_iso_boots_from_the_cdrom_and_vanishes_when_destroyed()
+    {
+        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
+        using var cleanup = new LibvirtCleanup(conn);
+        using var sub = conn.SubscribeLifecycleEvents();
+        var name = cleanup.Domain(LabEnvironment.UniqueName("iso"));
+        var serial = Path.Combine(LabGuest.NewWorkDir(cleanup, name), "serial.log");
+
+        using var dom = conn.CreateXml(LabGuest.IsoDomainXml(name, serial));
+        Assert.False(dom.IsPersistent());
+        Assert.True(dom.IsActive());
+        await Await.EventAsync(sub, e => e.Name == name && e.Event == DomainLifecycleEventType.Started, EventTimeout, "Started");
+        Assert.Contains("source=iso", await Await.LineAsync(serial, "LAB-GUEST-BOOTED", BootTimeout), StringComparison.Ordinal);
+
+        dom.Destroy(DomainDestroyFlags.Graceful);
+        await Await.EventAsync(sub, e => e.Name == name && e.Event == DomainLifecycleEventType.Stopped, EventTimeout, "Stopped");
+        Assert.Null(conn.TryLookupDomainByName(name)); // transient: gone once stopped
+    }
+
+    [LabFact]
     public async Task Connection_closed_by_the_daemon_reconnects_and_events_flow_again()
     {
         using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri, new LibvirtConnectionOptions
