@@ -90,6 +90,9 @@ public class LibvirtArrayPathsTests
         "domain/devices/serial/source",
         "domain/devices/console/source",
         "domain/devices/channel/source",
+        "domain/devices/parallel/source",
+        "domain/devices/redirdev/source",
+        "domain/devices/smartcard/source",
         "domain/os/initarg",
         "domain/sysinfo",
         "domain/sysinfo/oemStrings/entry",
@@ -163,6 +166,45 @@ public class LibvirtArrayPathsTests
                 Assert.StartsWith(root, p, StringComparison.Ordinal);
                 Assert.DoesNotContain("/_", p, StringComparison.Ordinal);
             });
+        }
+    }
+
+    /// <summary>
+    /// Regeneration check: the table equals what libvirt's installed schemas say (plus the documented arrays, minus
+    /// the documented singles). Fails with the paths to add or remove after a libvirt upgrade changes the schemas.
+    /// </summary>
+    [RequiresLibvirtSchemasTheory]
+    [InlineData(LibvirtDocument.Domain, "domain.rng", "domain")]
+    [InlineData(LibvirtDocument.StoragePool, "storagepool.rng", "pool")]
+    [InlineData(LibvirtDocument.StorageVolume, "storagevol.rng", "volume")]
+    [InlineData(LibvirtDocument.Network, "network.rng", "network")]
+    public void Table_matches_the_repeatable_elements_of_libvirts_schemas(LibvirtDocument document, string schema, string root)
+    {
+        var expected = RngRepeatableElements.Analyze(RequiresLibvirtSchemasTheoryAttribute.Directory, schema, root);
+        if (document == LibvirtDocument.Domain)
+        {
+            expected.ExceptWith(DocumentedDomainSingles);
+            expected.UnionWith(DocumentedDomainArrays);
+        }
+        var table = new SortedSet<string>(LibvirtArrayPaths.For(document), StringComparer.Ordinal);
+
+        var missing = expected.Except(table).ToList();
+        var extra = table.Except(expected).ToList();
+        Assert.True(missing.Count == 0 && extra.Count == 0,
+            $"Add to the table: {string.Join(", ", missing)}\nRemove from the table: {string.Join(", ", extra)}");
+    }
+}
+
+/// <summary>A theory skipped (with the reason) when libvirt's RELAX NG schemas are not installed.</summary>
+public sealed class RequiresLibvirtSchemasTheoryAttribute : TheoryAttribute
+{
+    public const string Directory = "/usr/share/libvirt/schemas";
+
+    public RequiresLibvirtSchemasTheoryAttribute()
+    {
+        if (!File.Exists(Path.Combine(Directory, "domain.rng")))
+        {
+            Skip = $"libvirt's schemas are not installed in {Directory} (apt-get install libvirt-clients).";
         }
     }
 }

@@ -15,7 +15,9 @@ namespace KubeStack.Contracts.Xml;
 /// single object (<c>devices/graphics/listen</c>, <c>devices/*/source</c> of character devices, <c>os/initarg</c>,
 /// <c>sysinfo</c>, <c>sysinfo/oemStrings/entry</c>) are left out so their documented shape never flips; such an
 /// element still becomes an array in the rare document where it really repeats (the round trip stays lossless).
-/// Tests pin both rules (<c>LibvirtArrayPathsTests</c>).
+/// Namespaced elements use libvirt's usual prefixes (<c>qemu:</c>, <c>bhyve:</c>, <c>xen:</c>). Tests pin both rules and,
+/// where the schemas are installed, re-derive the table from them and fail with the paths to add or remove
+/// (<c>LibvirtArrayPathsTests.Table_matches_the_repeatable_elements_of_libvirts_schemas</c>).
 /// </para>
 /// <para>
 /// Recursive structures (<c>backingStore</c> chains) are matched after collapsing consecutive repeated segments,
@@ -83,6 +85,7 @@ public static class LibvirtArrayPaths
 
     private static readonly FrozenSet<string> DomainPaths = new[]
     {
+        "domain/bhyve:commandline/bhyve:arg",
         "domain/blkiotune/device",
         "domain/clock/timer",
         "domain/cpu/feature",
@@ -204,6 +207,7 @@ public static class LibvirtArrayPaths
         "domain/sysinfo/processor/entry",
         "domain/sysinfo/system/entry",
         "domain/vcpus/vcpu",
+        "domain/xen:commandline/xen:arg",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     private static readonly FrozenSet<string> SnapshotPaths = new[]
