@@ -184,6 +184,29 @@ public sealed class ClientSemanticsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_patches_without_resourceVersion_all_apply()
+    {
+        // a patch without a resourceVersion is re-applied to the latest object when a concurrent write races it
+        // (the registry's GuaranteedUpdate loop), so none is lost and none fails with 409
+        await _client.CreateAsync(TestCrds.NewVm("vm1"));
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            _client.MergePatchAsync("vm1", new { metadata = new { labels = new Dictionary<string, string> { [$"l{i}"] = "x" } } })));
+        var labels = (await _client.GetVmAsync("vm1")).Metadata.Labels;
+        Assert.All(Enumerable.Range(0, 20), i => Assert.True(labels.ContainsKey($"l{i}"), $"label l{i} lost"));
+    }
+
+    [Fact]
+    public async Task Deleting_a_crd_removes_its_objects_and_stops_serving_the_kind()
+    {
+        await _client.CreateAsync(TestCrds.NewVm("vm1"));
+        await _client.ApiextensionsV1.DeleteCustomResourceDefinitionAsync("virtualmachines.doslab.io");
+        var e = await Fails(() => _client.ListVmsAsync());
+        Assert.Equal(HttpStatusCode.NotFound, e.Response.StatusCode);
+        await TestCrds.InstallAsync(_api);
+        Assert.Empty((await _client.ListVmsAsync()).Items);
+    }
+
+    [Fact]
     public async Task Label_selectors_support_equality_set_and_existence_forms()
     {
         await _client.CreateAsync(Labelled("a", ("host", "n1"), ("tier", "gold")));

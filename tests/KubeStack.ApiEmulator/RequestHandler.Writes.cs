@@ -425,7 +425,7 @@ internal sealed partial class RequestHandler
                 await WriteJson(ctx, 200, Presentation.Present(t, result)).ConfigureAwait(false);
                 return;
             }
-            catch (ApiError e) when (e.Code == 409 && e.Reason == "Conflict" && string.IsNullOrEmpty(patchRv) && attempt < 5)
+            catch (ApiError e) when (e.Code == 409 && e.Reason == "Conflict" && string.IsNullOrEmpty(patchRv) && attempt < 100)
             {
                 // the server re-applies a patch to the latest version when a concurrent write raced it (GuaranteedUpdate)
             }
