@@ -262,9 +262,10 @@ up_guest() {
   local kver; kver=$(guest_kernel_version) || die "no guest kernel: /boot/vmlinuz-<ver> with /lib/modules/<ver> missing after installing linux-image-amd64"
   mkdir -p "$LAB_STATE"
 
-  # rebuild when the kernel, busybox or this script changed
+  # rebuild when the kernel, busybox or the guest recipe (the build functions and the module list) changed; other
+  # edits of this script (new components) keep the built guest
   local inputs
-  inputs=$(cat "/boot/vmlinuz-$kver" /bin/busybox "${BASH_SOURCE[0]}" | sha256sum | awk '{print $1}')
+  inputs=$( { cat "/boot/vmlinuz-$kver" /bin/busybox; declare -f build_initramfs build_iso; echo "${GUEST_MODULES[*]}"; } | sha256sum | awk '{print $1}')
   if [[ -f $LAB_STATE/guest.inputs && $(cat "$LAB_STATE/guest.inputs") == "$inputs" && -f $LAB_STATE/initrd.gz && -f $LAB_STATE/vmlinuz && -f $LAB_STATE/lab.iso ]]; then
     log "guest up to date (kernel $kver)"
   else
