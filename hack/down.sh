@@ -65,6 +65,8 @@ main() {
   for f in "$PID_DIR"/*.pid; do
     [[ -f $f ]] && { stop_one "$(basename "$f" .pid)" || failed=1; }
   done
+  # the emulator's kubeconfig points at a port nobody listens on any more
+  if [[ $failed == 0 && $(cat .kubestack/api 2>/dev/null) == emulator ]]; then rm -f .kubestack/kubeconfig; fi
   rm -f .kubestack/api
   return $failed
 }
