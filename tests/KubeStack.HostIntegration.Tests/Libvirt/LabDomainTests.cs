@@ -110,6 +110,8 @@ public sealed class LabDomainTests
         var reconnected = new TaskCompletionSource<LibvirtReconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         conn.Reconnected += (_, e) => reconnected.TrySetResult(e);
         Assert.Equal(1, conn.Generation);
+        var beforeName = cleanup.Domain(LabEnvironment.UniqueName("rc"));
+        using var before = conn.DefineXml(LabGuest.DomainXml(beforeName, "/dev/null", diskPath: null));
 
         // the daemon drops this process's client connections (virt-admin client-disconnect), as a restart would
         var kicked = await DisconnectOwnClientsAsync();
@@ -118,6 +120,10 @@ public sealed class LabDomainTests
         var e = await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(2, e.Generation);
         Assert.True(conn.IsConnected);
+
+        // objects of the old connection fail with a connection error; looked up again they work
+        Assert.True(Assert.Throws<LibvirtException>(() => before.GetState()).IsConnectionFailure);
+        using (var again = conn.LookupDomainByName(beforeName)) Assert.Equal(DomainState.Shutoff, again.GetState().State);
 
         var name = cleanup.Domain(LabEnvironment.UniqueName("rc"));
         using var dom = conn.DefineXml(LabGuest.DomainXml(name, "/dev/null", diskPath: null));

@@ -194,6 +194,74 @@ public sealed class TestDriverTests : IDisposable
         }
     }
 
+    [LibvirtFact]
+    public void Snapshots_are_created_listed_reverted_and_deleted_and_block_a_plain_undefine()
+    {
+        var name = _cleanup!.Domain(LabEnvironment.UniqueName("td"));
+        using var dom = Conn.DefineXml(DomainXml(name));
+        dom.Create();
+        Assert.Null(dom.SnapshotCurrent());
+        using (var s1 = dom.SnapshotCreateXml("<domainsnapshot><name>s1</name></domainsnapshot>"))
+        {
+            Assert.Equal("s1", s1.Name);
+            Assert.True(s1.IsCurrent());
+            Assert.Null(s1.GetParent());
+            Assert.Contains("<name>s1</name>", s1.GetXmlDesc(), StringComparison.Ordinal);
+        }
+        dom.Suspend();
+        using (var s2 = dom.SnapshotCreateXml("<domainsnapshot><name>s2</name></domainsnapshot>"))
+        {
+            using var parent = s2.GetParent();
+            Assert.Equal("s1", parent!.Name);
+        }
+        var all = dom.ListAllSnapshots();
+        try { Assert.Equal(["s1", "s2"], all.Select(x => x.Name).Order()); }
+        finally { foreach (var x in all) x.Dispose(); }
+
+        using (var s1 = dom.SnapshotLookupByName("s1")) s1.RevertToSnapshot();
+        Assert.Equal(DomainState.Running, dom.GetState().State); // s1 was taken while running
+        using (var current = dom.SnapshotCurrent()) Assert.Equal("s1", current!.Name);
+
+        dom.Destroy();
+        var blocked = Assert.Throws<LibvirtException>(() => dom.Undefine());
+        Assert.True(blocked.IsOperationInvalid, blocked.Message);   // "cannot delete inactive domain with 2 snapshots"
+
+        using (var s2 = dom.SnapshotLookupByName("s2")) s2.Delete();
+        Assert.Null(dom.TrySnapshotLookupByName("s2"));
+        Assert.True(LibvirtErrorClassifier.IsNoDomainSnapshot(Assert.Throws<LibvirtException>(() => dom.SnapshotLookupByName("s2")).Code));
+        dom.Undefine(DomainUndefineFlags.SnapshotsMetadata);
+        Assert.Null(Conn.TryLookupDomainByName(name));
+    }
+
+    [LibvirtFact]
+    public void Networks_are_defined_started_stopped_and_undefined()
+    {
+        using (var builtin = Conn.LookupNetworkByName("default")) Assert.True(builtin.IsActive());
+        var name = LabEnvironment.UniqueName("net");
+        using var net = Conn.NetworkDefineXml(
+            $"<network><name>{name}</name><bridge name='kstbr{name[^4..]}'/><ip address='192.0.2.1' netmask='255.255.255.0'/></network>");
+        try
+        {
+            Assert.False(net.IsActive());
+            net.Create();
+            Assert.True(net.IsActive());
+            net.SetAutostart(true);
+            Assert.True(net.GetAutostart());
+            Assert.Contains(name, net.GetXmlDesc(), StringComparison.Ordinal);
+            var nets = Conn.ListAllNetworks(ListAllNetworksFlags.Active);
+            try { Assert.Contains(nets, n => n.Name == name && n.Uuid == net.Uuid); }
+            finally { foreach (var n in nets) n.Dispose(); }
+            net.Destroy();
+            Assert.False(net.IsActive());
+        }
+        finally
+        {
+            net.Undefine();
+        }
+        Assert.Null(Conn.TryLookupNetworkByName(name));
+        Assert.True(LibvirtErrorClassifier.IsNoNetwork(Assert.Throws<LibvirtException>(() => Conn.LookupNetworkByName(name)).Code));
+    }
+
     public void Dispose()
     {
         _cleanup?.Dispose();

@@ -262,6 +262,32 @@ public sealed partial class LibvirtConnection : IDisposable
     public LibvirtStorageVol LookupStorageVolByPath(string path) =>
         new(this, CheckHandle(LibvirtNative.virStorageVolLookupByPath(Handle, path), "virStorageVolLookupByPath"));
 
+    // ---------------------------------------------------------------- networks
+
+    /// <summary>virNetworkLookupByName (<see cref="LibvirtErrorClassifier.IsNoNetwork"/> when missing).</summary>
+    public LibvirtNetwork LookupNetworkByName(string name) =>
+        new(this, CheckHandle(LibvirtNative.virNetworkLookupByName(Handle, name), "virNetworkLookupByName"));
+
+    public LibvirtNetwork? TryLookupNetworkByName(string name)
+    {
+        try { return LookupNetworkByName(name); }
+        catch (LibvirtException ex) when (ex.Code == VirErrorNumber.NoNetwork) { return null; }
+    }
+
+    /// <summary>virNetworkDefineXML: defines a persistent (inactive) network.</summary>
+    public LibvirtNetwork NetworkDefineXml(string xml) =>
+        new(this, CheckHandle(LibvirtNative.virNetworkDefineXML(Handle, xml), "virNetworkDefineXML"));
+
+    /// <summary>virConnectListAllNetworks. Dispose the returned networks.</summary>
+    public IReadOnlyList<LibvirtNetwork> ListAllNetworks(ListAllNetworksFlags flags = ListAllNetworksFlags.All)
+    {
+        var n = Check(LibvirtNative.virConnectListAllNetworks(Handle, out var array, (uint)flags), "virConnectListAllNetworks");
+        var ptrs = NativeStrings.TakePointerArray(array, n);
+        var result = new List<LibvirtNetwork>(n);
+        foreach (var p in ptrs) result.Add(new LibvirtNetwork(this, new NetworkHandle(p)));
+        return result;
+    }
+
     // ---------------------------------------------------------------- error plumbing (used by the object wrappers)
 
     internal int Check(int rc, string function)

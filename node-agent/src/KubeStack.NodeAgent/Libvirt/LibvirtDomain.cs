@@ -120,6 +120,37 @@ public sealed unsafe class LibvirtDomain : IDisposable
         _conn.Check(LibvirtNative.virDomainSetMemoryFlags(_handle, new System.Runtime.InteropServices.CULong((nuint)memoryKiB), (uint)flags),
             "virDomainSetMemoryFlags");
 
+    /// <summary>virDomainSnapshotCreateXML (e.g. <c>&lt;domainsnapshot&gt;&lt;name&gt;s1&lt;/name&gt;&lt;/domainsnapshot&gt;</c>).</summary>
+    public LibvirtDomainSnapshot SnapshotCreateXml(string xml, DomainSnapshotCreateFlags flags = DomainSnapshotCreateFlags.None) =>
+        new(_conn, _conn.CheckHandle(LibvirtNative.virDomainSnapshotCreateXML(_handle, xml, (uint)flags), "virDomainSnapshotCreateXML"));
+
+    /// <summary>virDomainSnapshotLookupByName (<see cref="LibvirtErrorClassifier.IsNoDomainSnapshot"/> when missing).</summary>
+    public LibvirtDomainSnapshot SnapshotLookupByName(string name) =>
+        new(_conn, _conn.CheckHandle(LibvirtNative.virDomainSnapshotLookupByName(_handle, name, 0), "virDomainSnapshotLookupByName"));
+
+    public LibvirtDomainSnapshot? TrySnapshotLookupByName(string name)
+    {
+        try { return SnapshotLookupByName(name); }
+        catch (LibvirtException ex) when (ex.Code == VirErrorNumber.NoDomainSnapshot) { return null; }
+    }
+
+    /// <summary>virDomainSnapshotCurrent; null when the domain has no current snapshot (virDomainHasCurrentSnapshot).</summary>
+    public LibvirtDomainSnapshot? SnapshotCurrent()
+    {
+        if (_conn.Check(LibvirtNative.virDomainHasCurrentSnapshot(_handle, 0), "virDomainHasCurrentSnapshot") == 0) return null;
+        return new(_conn, _conn.CheckHandle(LibvirtNative.virDomainSnapshotCurrent(_handle, 0), "virDomainSnapshotCurrent"));
+    }
+
+    /// <summary>virDomainListAllSnapshots. Dispose the returned snapshots.</summary>
+    public IReadOnlyList<LibvirtDomainSnapshot> ListAllSnapshots(DomainSnapshotListFlags flags = DomainSnapshotListFlags.All)
+    {
+        var n = _conn.Check(LibvirtNative.virDomainListAllSnapshots(_handle, out var array, (uint)flags), "virDomainListAllSnapshots");
+        var ptrs = NativeStrings.TakePointerArray(array, n);
+        var result = new List<LibvirtDomainSnapshot>(n);
+        foreach (var p in ptrs) result.Add(new LibvirtDomainSnapshot(_conn, new DomainSnapshotHandle(p)));
+        return result;
+    }
+
     public void Dispose() => _handle.Dispose();
 
     public override string ToString() => $"domain {Name} ({Uuid})";

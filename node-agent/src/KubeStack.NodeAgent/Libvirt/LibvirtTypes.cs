@@ -87,6 +87,31 @@ public enum ListAllDomainsFlags : uint
 /// <summary>virStorageVolResizeFlags.</summary>
 [Flags] public enum StorageVolResizeFlags : uint { None = 0, Allocate = 1, Delta = 2, Shrink = 4 }
 
+/// <summary>virDomainSnapshotCreateFlags.</summary>
+[Flags]
+public enum DomainSnapshotCreateFlags : uint
+{
+    None = 0, Redefine = 1, Current = 2, NoMetadata = 4, Halt = 8, DiskOnly = 16, ReuseExt = 32, Quiesce = 64, Atomic = 128,
+    Live = 256, Validate = 512,
+}
+
+/// <summary>virDomainSnapshotRevertFlags.</summary>
+[Flags] public enum DomainSnapshotRevertFlags : uint { None = 0, Running = 1, Paused = 2, Force = 4, ResetNvram = 8 }
+
+/// <summary>virDomainSnapshotDeleteFlags.</summary>
+[Flags] public enum DomainSnapshotDeleteFlags : uint { None = 0, Children = 1, MetadataOnly = 2, ChildrenOnly = 4 }
+
+/// <summary>virDomainSnapshotListFlags (Roots and Descendants share a bit: it means Roots for a domain, Descendants for a snapshot).</summary>
+[Flags]
+public enum DomainSnapshotListFlags : uint
+{
+    All = 0, Roots = 1, Metadata = 2, Leaves = 4, NoLeaves = 8, NoMetadata = 16, Inactive = 32, Active = 64, DiskOnly = 128,
+    Internal = 256, External = 512, Topological = 1024,
+}
+
+/// <summary>virConnectListAllNetworksFlags.</summary>
+[Flags] public enum ListAllNetworksFlags : uint { All = 0, Inactive = 1, Active = 2, Persistent = 4, Transient = 8, Autostart = 16, NoAutostart = 32 }
+
 /// <summary>virDomainStatsTypes (virConnectGetAllDomainStats).</summary>
 [Flags]
 public enum DomainStatsTypes : uint

@@ -120,6 +120,39 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library)] internal static partial IntPtr virStorageVolGetXMLDesc(StorageVolHandle vol, uint flags);
     [LibraryImport(Library)] internal static partial int virStorageVolDelete(StorageVolHandle vol, uint flags);
     [LibraryImport(Library)] internal static partial int virStorageVolResize(StorageVolHandle vol, ulong capacity, uint flags);
+
+    // ---------------------------------------------------------------- domain snapshots
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial DomainSnapshotHandle virDomainSnapshotCreateXML(DomainHandle dom, string xml, uint flags);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial DomainSnapshotHandle virDomainSnapshotLookupByName(DomainHandle dom, string name, uint flags);
+    [LibraryImport(Library)] internal static partial DomainSnapshotHandle virDomainSnapshotCurrent(DomainHandle dom, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainHasCurrentSnapshot(DomainHandle dom, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainListAllSnapshots(DomainHandle dom, out IntPtr snaps, uint flags);
+    [LibraryImport(Library)] internal static partial DomainSnapshotHandle virDomainSnapshotGetParent(DomainSnapshotHandle snap, uint flags);
+    [LibraryImport(Library)] internal static partial IntPtr virDomainSnapshotGetName(DomainSnapshotHandle snap);
+    [LibraryImport(Library)] internal static partial IntPtr virDomainSnapshotGetXMLDesc(DomainSnapshotHandle snap, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainSnapshotIsCurrent(DomainSnapshotHandle snap, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainRevertToSnapshot(DomainSnapshotHandle snap, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainSnapshotDelete(DomainSnapshotHandle snap, uint flags);
+    [LibraryImport(Library)] internal static partial int virDomainSnapshotFree(IntPtr snap);
+
+    // ---------------------------------------------------------------- networks
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial NetworkHandle virNetworkLookupByName(ConnectHandle conn, string name);
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial NetworkHandle virNetworkDefineXML(ConnectHandle conn, string xml);
+    [LibraryImport(Library)] internal static partial int virConnectListAllNetworks(ConnectHandle conn, out IntPtr nets, uint flags);
+    [LibraryImport(Library)] internal static partial int virNetworkFree(IntPtr net);
+    [LibraryImport(Library)] internal static partial IntPtr virNetworkGetName(NetworkHandle net);
+    [LibraryImport(Library)] internal static partial int virNetworkGetUUIDString(NetworkHandle net, byte* buf);
+    [LibraryImport(Library)] internal static partial int virNetworkCreate(NetworkHandle net);
+    [LibraryImport(Library)] internal static partial int virNetworkDestroy(NetworkHandle net);
+    [LibraryImport(Library)] internal static partial int virNetworkUndefine(NetworkHandle net);
+    [LibraryImport(Library)] internal static partial int virNetworkIsActive(NetworkHandle net);
+    [LibraryImport(Library)] internal static partial int virNetworkSetAutostart(NetworkHandle net, int autostart);
+    [LibraryImport(Library)] internal static partial int virNetworkGetAutostart(NetworkHandle net, out int autostart);
+    [LibraryImport(Library)] internal static partial IntPtr virNetworkGetXMLDesc(NetworkHandle net, uint flags);
 }
 
 /// <summary>libc's <c>free</c>: strings and arrays libvirt hands over are released with it.</summary>

@@ -37,3 +37,21 @@ internal sealed class StorageVolHandle : SafeHandle
     public override bool IsInvalid => handle == IntPtr.Zero;
     protected override bool ReleaseHandle() => LibvirtNative.virStorageVolFree(handle) >= 0;
 }
+
+/// <summary>A <c>virDomainSnapshotPtr</c>; released with <c>virDomainSnapshotFree</c>.</summary>
+internal sealed class DomainSnapshotHandle : SafeHandle
+{
+    public DomainSnapshotHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+    internal DomainSnapshotHandle(IntPtr existing) : base(IntPtr.Zero, ownsHandle: true) => SetHandle(existing);
+    public override bool IsInvalid => handle == IntPtr.Zero;
+    protected override bool ReleaseHandle() => LibvirtNative.virDomainSnapshotFree(handle) >= 0;
+}
+
+/// <summary>A <c>virNetworkPtr</c>; released with <c>virNetworkFree</c>.</summary>
+internal sealed class NetworkHandle : SafeHandle
+{
+    public NetworkHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+    internal NetworkHandle(IntPtr existing) : base(IntPtr.Zero, ownsHandle: true) => SetHandle(existing);
+    public override bool IsInvalid => handle == IntPtr.Zero;
+    protected override bool ReleaseHandle() => LibvirtNative.virNetworkFree(handle) >= 0;
+}
