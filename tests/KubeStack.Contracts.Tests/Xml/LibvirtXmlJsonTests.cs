@@ -319,6 +319,14 @@ public class LibvirtXmlJsonTests
     }
 
     [Fact]
+    public void Xml_with_a_dtd_is_refused()
+    {
+        const string xml = "<!DOCTYPE domain [<!ENTITY e 'x'>]><domain type='kvm'><name>&e;</name></domain>";
+
+        Assert.Throws<LibvirtXmlJsonException>(() => LibvirtXmlJson.ToJson(xml, LibvirtDocument.Domain));
+    }
+
+    [Fact]
     public void Undeclared_namespace_prefix_in_json_is_rejected_naming_the_prefix()
     {
         var json = JsonNode.Parse("""{"metadata":{"k:instance":{"text":"a"}}}""")!.AsObject();

@@ -67,7 +67,10 @@ public static class LibvirtXmlJson
         XDocument parsed;
         try
         {
-            parsed = XDocument.Parse(xml, LoadOptions.None);
+            // libvirt never emits a DTD; refusing one rules out entity-expansion tricks in input from elsewhere.
+            var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, IgnoreWhitespace = true };
+            using var reader = XmlReader.Create(new StringReader(xml), settings);
+            parsed = XDocument.Load(reader, LoadOptions.None);
         }
         catch (XmlException ex)
         {
