@@ -44,6 +44,12 @@ public sealed class LabDomainTests
         var tick = await Await.LineAsync(serial, "LAB-TICK", BootTimeout);
         Assert.Contains("disks=vda", tick, StringComparison.Ordinal);   // the pool volume is the guest's vda
 
+        var stats = Assert.Single(conn.GetAllDomainStats(DomainStatsTypes.State | DomainStatsTypes.Balloon | DomainStatsTypes.Block,
+            ListAllDomainsFlags.Active), s => s.Name == name);
+        Assert.Equal((int)DomainState.Running, stats.Values["state.state"]);
+        Assert.Equal(vol.GetPath(), stats.Values["block.0.path"]);
+        Assert.Equal(256UL * 1024, stats.Values["balloon.maximum"]);
+
         // the running image is locked by QEMU: reads need -U
         Assert.Equal("qcow2", (await QemuImg.Default.InfoAsync(vol.GetPath(), forceShare: true)).Format);
 

@@ -80,7 +80,14 @@ public sealed partial class LibvirtConnection : IDisposable
         get
         {
             var h = Volatile.Read(ref _handle);
-            return h is { IsClosed: false } && !_closed && LibvirtNative.virConnectIsAlive(h) == 1;
+            try
+            {
+                return h is { IsClosed: false } && !_closed && LibvirtNative.virConnectIsAlive(h) == 1;
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
+            }
         }
     }
 
@@ -358,7 +365,12 @@ public sealed partial class LibvirtConnection : IDisposable
                 _closeCallbackRegistered = closeRegistered;
                 _closed = false;
             }
-            if (old is not null) Release(old, oldCallback, oldClose);
+            if (old is not null)
+            {
+                // a call may have fetched the old handle an instant before the swap: release it a little later, so that
+                // call fails with libvirt's connection error rather than ObjectDisposedException
+                _ = Task.Delay(TimeSpan.FromSeconds(10)).ContinueWith(_ => Release(old, oldCallback, oldClose), TaskScheduler.Default);
+            }
             var generation = Interlocked.Increment(ref _generation);
             LogConnected(_logger, Uri, generation);
         }
@@ -386,9 +398,16 @@ public sealed partial class LibvirtConnection : IDisposable
     {
         var h = Volatile.Read(ref _handle);
         if (h is null || h.IsClosed || _closed) return true;
-        var alive = LibvirtNative.virConnectIsAlive(h);
-        if (alive < 0) LibvirtNative.virResetLastError();
-        return alive != 1;
+        try
+        {
+            var alive = LibvirtNative.virConnectIsAlive(h);
+            if (alive < 0) LibvirtNative.virResetLastError();
+            return alive != 1;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
     }
 
     private async Task ReconnectLoopAsync()
