@@ -194,6 +194,40 @@ public sealed class ProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Invalid_label_keys_and_values_are_422()
+    {
+        var vm = TestCrds.NewVm("a");
+        vm.Metadata.Labels = new Dictionary<string, string> { ["host"] = "bad value!" };
+        var e = await Assert.ThrowsAsync<HttpOperationException>(() => _client.CreateAsync(vm));
+        Assert.Equal(422, (int)e.Response.StatusCode);
+        Assert.Contains("a valid label must be an empty string", e.Response.Content);
+        vm.Metadata.Labels = new Dictionary<string, string> { ["-bad/key"] = "v" };
+        e = await Assert.ThrowsAsync<HttpOperationException>(() => _client.CreateAsync(vm));
+        Assert.Equal(422, (int)e.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Objects_larger_than_etcds_limit_are_refused_and_bodies_over_3MiB_are_413()
+    {
+        await _client.CreateAsync(TestCrds.NewVm("a"));
+        var big = new string('x', 2 * 1024 * 1024);
+        var e = await Assert.ThrowsAsync<HttpOperationException>(() => _client.MergePatchAsync("a", new { spec = new { domain = new { blob = big } } }));
+        Assert.Equal(HttpStatusCode.InternalServerError, e.Response.StatusCode);
+        Assert.Contains("etcdserver: request is too large", e.Response.Content);
+
+        // Expect: 100-continue lets the server refuse before the body is sent (no race with a half-sent body)
+        var huge = "{\"spec\":{\"domain\":{\"blob\":\"" + new string('x', 4 * 1024 * 1024) + "\"}}}";
+        using var req = new HttpRequestMessage(HttpMethod.Patch, "/apis/doslab.io/v1/namespaces/default/virtualmachines/a")
+        {
+            Content = new StringContent(huge, Encoding.UTF8, "application/merge-patch+json"),
+        };
+        req.Headers.ExpectContinue = true;
+        using var resp = await _http.SendAsync(req);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, resp.StatusCode);
+        Assert.Equal("RequestEntityTooLarge", (string?)JsonNode.Parse(await resp.Content.ReadAsStringAsync())!["reason"]);
+    }
+
+    [Fact]
     public async Task Unknown_paths_are_404_Status_objects()
     {
         using var resp = await _http.GetAsync("/apis/nope.io/v1/things");

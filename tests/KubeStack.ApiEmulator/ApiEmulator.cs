@@ -66,7 +66,7 @@ public sealed class ApiEmulator : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, options.Port, l => l.Protocols = HttpProtocols.Http1);
-            k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            k.Limits.MaxRequestBodySize = 3 * 1024 * 1024; // kube-apiserver's request body limit (3 MiB)
         });
         var app = builder.Build();
         var emulator = new ApiEmulator(app, options);

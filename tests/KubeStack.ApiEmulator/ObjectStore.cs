@@ -67,6 +67,15 @@ public sealed class ObjectStore
 
     public long CurrentRv { get { lock (_gate) return _rv; } }
 
+    /// <summary>etcd's default request size limit (--max-request-bytes, 1.5 MiB): a larger object cannot be stored.</summary>
+    public const int MaxObjectBytes = 1_572_864;
+
+    static void CheckSize(JsonObject obj)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(obj.ToJsonString()) > MaxObjectBytes)
+            throw new ApiError(500, "InternalError", "etcdserver: request is too large");
+    }
+
     static string Key(string? ns, string name) => $"{ns}/{name}";
 
     SortedDictionary<string, JsonObject> Bucket(string storageKey)
@@ -107,6 +116,7 @@ public sealed class ObjectStore
         {
             var b = Bucket(t.StorageKey);
             if (b.ContainsKey(Key(ns, name))) throw ApiError.AlreadyExists(t.Plural, t.Group, name);
+            CheckSize(obj);
             var rv = ++_rv;
             Meta.Metadata(obj)["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
             b[Key(ns, name)] = (JsonObject)obj.DeepClone();
@@ -126,6 +136,7 @@ public sealed class ObjectStore
             var b = Bucket(t.StorageKey);
             if (!b.TryGetValue(Key(ns, name), out var cur)) throw ApiError.NotFound(t.Plural, t.Group, name);
             if (Meta.ResourceVersion(cur) != expectedRv) throw ApiError.StaleConflict(t.Plural, t.Group, name);
+            CheckSize(obj);
             var rv = ++_rv;
             Meta.Metadata(obj)["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
             b[Key(ns, name)] = (JsonObject)obj.DeepClone();

@@ -83,9 +83,7 @@ internal sealed partial class RequestHandler
     {
         var errors = new List<FieldError>();
         if (SchemaValidator.ValidateName(name) is { } nameError && t.Plural != "events") errors.Add(nameError);
-        foreach (var key in Meta.Labels(o).Keys)
-            if (key.Length == 0 || key.Length > 317)
-                errors.Add(new FieldError("FieldValueInvalid", "metadata.labels", $"Invalid value: {JsonSerializer.Serialize(key)}: name part must be non-empty"));
+        errors.AddRange(SchemaValidator.ValidateLabels(Meta.Labels(o)));
         var result = SchemaValidator.Run(o, t.Schema);
         errors.AddRange(result.Errors);
         if (result.UnknownFields.Count > 0)

@@ -41,6 +41,10 @@ internal sealed partial class RequestHandler(ApiEmulator api)
                 await WriteJson(ctx, e.Code, e.ToStatus()).ConfigureAwait(false);
             }
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413 && !ctx.Response.HasStarted)
+        {
+            await WriteJson(ctx, 413, ApiError.StatusObject(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")).ConfigureAwait(false);
+        }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
             // client went away

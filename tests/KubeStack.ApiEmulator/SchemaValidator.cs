@@ -231,6 +231,29 @@ public sealed class SchemaValidator
         }
     }
 
+    static readonly Regex QualifiedNamePart = new("^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Label keys are qualified names (optional DNS subdomain prefix and '/', then at most 63 characters), values at most
+    /// 63 characters of the same alphabet (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
+    /// </summary>
+    public static IEnumerable<FieldError> ValidateLabels(IReadOnlyDictionary<string, string> labels)
+    {
+        foreach (var (key, value) in labels)
+        {
+            var slash = key.LastIndexOf('/');
+            var (prefix, name) = slash >= 0 ? (key[..slash], key[(slash + 1)..]) : ("", key);
+            if (name.Length == 0 || name.Length > 63 || !QualifiedNamePart.IsMatch(name) || (slash >= 0 && (prefix.Length == 0 || prefix.Length > 253 || !Dns1123Subdomain.IsMatch(prefix))))
+                yield return new FieldError("FieldValueInvalid", "metadata.labels",
+                    $"Invalid value: {JsonSerializer.Serialize(key)}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+            if (value.Length > 63)
+                yield return new FieldError("FieldValueInvalid", "metadata.labels", $"Invalid value: {JsonSerializer.Serialize(value)}: must be no more than 63 characters");
+            else if (value.Length > 0 && !QualifiedNamePart.IsMatch(value))
+                yield return new FieldError("FieldValueInvalid", "metadata.labels",
+                    $"Invalid value: {JsonSerializer.Serialize(value)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
+        }
+    }
+
     static readonly Regex Dns1123Subdomain = new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", RegexOptions.CultureInvariant);
 
     /// <summary>metadata.name must be a DNS-1123 subdomain (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names).</summary>
