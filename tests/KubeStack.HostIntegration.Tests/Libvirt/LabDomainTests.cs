@@ -137,6 +137,24 @@ public sealed class LabDomainTests
             "Defined after reconnect");
     }
 
+    [LabFact]
+    public async Task Changes_made_behind_our_back_with_virsh_arrive_as_lifecycle_events_within_two_seconds()
+    {
+        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
+        using var cleanup = new LibvirtCleanup(conn);
+        using var sub = conn.SubscribeLifecycleEvents();
+        var name = cleanup.Domain(LabEnvironment.UniqueName("oob"));
+        var xml = cleanup.PathToDelete(Path.Combine(Path.GetTempPath(), name + ".xml"));
+        await File.WriteAllTextAsync(xml, LabGuest.DomainXml(name, "/dev/null", diskPath: null));
+
+        await HostToolRunner.Default.RunAsync("virsh", ["-c", LabEnvironment.SystemUri, "define", xml], CancellationToken.None);
+        var defined = await Await.EventAsync(sub, e => e.Name == name && e.Event == DomainLifecycleEventType.Defined, TimeSpan.FromSeconds(2), "Defined (virsh)");
+        using (var dom = conn.LookupDomainByName(name)) Assert.Equal(dom.Uuid, defined.Uuid);
+
+        await HostToolRunner.Default.RunAsync("virsh", ["-c", LabEnvironment.SystemUri, "undefine", name], CancellationToken.None);
+        await Await.EventAsync(sub, e => e.Name == name && e.Event == DomainLifecycleEventType.Undefined, TimeSpan.FromSeconds(2), "Undefined (virsh)");
+    }
+
     private static async Task<int> DisconnectOwnClientsAsync()
     {
         var runner = HostToolRunner.Default;

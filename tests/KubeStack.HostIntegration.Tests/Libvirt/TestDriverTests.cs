@@ -262,6 +262,16 @@ public sealed class TestDriverTests : IDisposable
         Assert.True(LibvirtErrorClassifier.IsNoNetwork(Assert.Throws<LibvirtException>(() => Conn.LookupNetworkByName(name)).Code));
     }
 
+    [LibvirtFact]
+    public void Connections_to_test_default_in_one_process_share_the_same_driver_state()
+    {
+        var name = _cleanup!.Domain(LabEnvironment.UniqueName("td"));
+        using (Conn.DefineXml(DomainXml(name))) { }
+        using var other = LibvirtConnection.Open(LabEnvironment.TestUri);
+        using var seen = other.TryLookupDomainByName(name);
+        Assert.NotNull(seen);
+    }
+
     public void Dispose()
     {
         _cleanup?.Dispose();
