@@ -58,6 +58,7 @@ public static class HandlerRegistration
             cleanups.RemoveAll(c => kinds.Contains(c.Kind));
             cleanups.AddRange(kinds.Select(k => (IObjectCleanup)new RecordingTestCleanup(k, test)));
             readers.RemoveAll(r => kinds.Contains(r.Kind));
+            readers.AddRange(kinds.Select(k => (IObservedStateReader)new RecordingTestReader(k, test)));
         }
 
         return new HandlerRegistry(handlers, cleanups, readers);

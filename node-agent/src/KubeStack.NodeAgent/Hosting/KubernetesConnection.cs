@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Exceptions;
 
 namespace KubeStack.NodeAgent.Hosting;
 
@@ -15,7 +16,7 @@ public static class KubernetesConnection
                 throw new ArgumentException($"The kubeconfig file {kubeconfig} (--kubeconfig / KUBECONFIG) does not exist.");
             }
 
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+            return FromFile(kubeconfig);
         }
 
         if (KubernetesClientConfiguration.IsInCluster())
@@ -26,9 +27,34 @@ public static class KubernetesConnection
         var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
         if (File.Exists(home))
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(home);
+            return FromFile(home);
         }
 
         throw new ArgumentException("No Kubernetes API to talk to: pass --kubeconfig <file>, set KUBECONFIG, or run the agent in a cluster.");
+    }
+
+    /// <summary>
+    /// The client refuses a context whose user has no credentials; a plain-http server without authentication
+    /// (the API emulator, <c>kubectl proxy</c>) legitimately has none, so that case is built by hand.
+    /// </summary>
+    private static KubernetesClientConfiguration FromFile(string path)
+    {
+        try
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+        }
+        catch (KubeConfigException)
+        {
+            var config = KubernetesClientConfiguration.LoadKubeConfig(path);
+            var context = config.Contexts?.FirstOrDefault(c => c.Name == config.CurrentContext);
+            var cluster = config.Clusters?.FirstOrDefault(c => c.Name == context?.ContextDetails?.Cluster);
+            var server = cluster?.ClusterEndpoint?.Server;
+            if (server is not null && server.StartsWith("http://", StringComparison.Ordinal))
+            {
+                return new KubernetesClientConfiguration { Host = server, Namespace = context?.ContextDetails?.Namespace };
+            }
+
+            throw;
+        }
     }
 }

@@ -136,3 +136,23 @@ public sealed class RecordingTestCleanup(string kind, TestHandlerSettings settin
         return Task.FromResult(HandlerResult.Succeeded());
     }
 }
+
+/// <summary>Reads the fake host object back (the view a real reader would take from libvirt).</summary>
+public sealed class RecordingTestReader(string kind, TestHandlerSettings settings) : IObservedStateReader
+{
+    public string Kind { get; } = kind;
+
+    public async Task<ObservedState?> ReadAsync(KubeStackResource obj, string nodeName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var path = RecordingTestHandler.HostObjectPath(settings, Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var key = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        var view = new JsonObject { ["name"] = obj.Metadata.Name, ["testHandler"] = key, ["node"] = nodeName };
+        return new ObservedState(view, Kind == Kinds.VirtualMachine ? "Running" : null);
+    }
+}
