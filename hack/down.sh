@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PID_DIR=.kubestack/pids
+STATE_DIR=${KUBESTACK_STATE_DIR:-.kubestack}
+PID_DIR=$STATE_DIR/pids
 
 log() { printf '== %s\n' "$*"; }
 
@@ -66,8 +67,8 @@ main() {
     [[ -f $f ]] && { stop_one "$(basename "$f" .pid)" || failed=1; }
   done
   # the emulator's kubeconfig points at a port nobody listens on any more
-  if [[ $failed == 0 && $(cat .kubestack/api 2>/dev/null) == emulator ]]; then rm -f .kubestack/kubeconfig; fi
-  rm -f .kubestack/api
+  if [[ $failed == 0 && $(cat "$STATE_DIR/api" 2>/dev/null) == emulator ]]; then rm -f "$STATE_DIR/kubeconfig"; fi
+  rm -f "$STATE_DIR/api"
   return $failed
 }
 

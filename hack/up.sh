@@ -9,12 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE_DIR=.kubestack
+# Overrides (for tests of this script): KUBESTACK_STATE_DIR, KUBESTACK_SKIP_BUILD=1, KUBESTACK_EMULATOR_DLL, KUBESTACK_BUILD_CONFIG.
+STATE_DIR=${KUBESTACK_STATE_DIR:-.kubestack}
 PID_DIR=$STATE_DIR/pids
 LOG_DIR=$STATE_DIR/logs
 STACK_KUBECONFIG=$STATE_DIR/kubeconfig
 BUILD_CONFIG=${KUBESTACK_BUILD_CONFIG:-Release}
-EMULATOR_DLL=tests/KubeStack.ApiEmulator/bin/$BUILD_CONFIG/net10.0/KubeStack.ApiEmulator.dll
+EMULATOR_DLL=${KUBESTACK_EMULATOR_DLL:-tests/KubeStack.ApiEmulator/bin/$BUILD_CONFIG/net10.0/KubeStack.ApiEmulator.dll}
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 log() { printf '== %s\n' "$*"; }
@@ -62,6 +63,7 @@ wait_for_log() {
 kubectl_stack() { kubectl --kubeconfig "$STACK_KUBECONFIG" "$@"; }
 
 build() {
+  if [[ ${KUBESTACK_SKIP_BUILD:-0} == 1 ]]; then log "build skipped (KUBESTACK_SKIP_BUILD=1)"; return; fi
   log "building the API emulator ($BUILD_CONFIG)"
   dotnet build tests/KubeStack.ApiEmulator/KubeStack.ApiEmulator.csproj -c "$BUILD_CONFIG" -nologo -v q
   # later: the operator and the node agent
