@@ -121,6 +121,24 @@ public sealed class ClientSemanticsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_the_status_subresource_status_is_written_through_the_main_endpoint_and_bumps_generation()
+    {
+        var crd = Yaml.LoadAll(TestCrds.VirtualMachineYaml.Replace("virtualmachines", "plainvms", StringComparison.Ordinal)
+            .Replace("virtualmachine", "plainvm", StringComparison.Ordinal).Replace("kind: VirtualMachine", "kind: PlainVm", StringComparison.Ordinal)
+            .Replace("shortNames: [vm]", "shortNames: [pvm]", StringComparison.Ordinal)
+            .Replace("    subresources:\n      status: {}\n", "", StringComparison.Ordinal))[0];
+        Assert.Null(crd["spec"]!["versions"]![0]!["subresources"]);
+        await _api.ApplyCrdAsync(crd);
+        var body = new JsonObject { ["apiVersion"] = "doslab.io/v1", ["kind"] = "PlainVm", ["metadata"] = new JsonObject { ["name"] = "p" }, ["status"] = new JsonObject { ["powerState"] = "Running" } };
+        var created = JsonNode.Parse(KubernetesJson.Serialize(await _client.CustomObjects.CreateNamespacedCustomObjectAsync(body, "doslab.io", "v1", "default", "plainvms")))!;
+        Assert.Equal("Running", (string?)created["status"]!["powerState"]);
+        var patched = JsonNode.Parse(KubernetesJson.Serialize(await _client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch("""{"status":{"powerState":"Shutoff"}}""", V1Patch.PatchType.MergePatch), "doslab.io", "v1", "default", "plainvms", "p")))!;
+        Assert.Equal("Shutoff", (string?)patched["status"]!["powerState"]);
+        Assert.Equal(2, (int?)patched["metadata"]!["generation"]);
+    }
+
+    [Fact]
     public async Task Main_endpoint_ignores_status_and_status_endpoint_ignores_spec()
     {
         var created = await _client.CreateAsync(TestCrds.NewVm("vm1"));

@@ -343,7 +343,8 @@ internal sealed partial class RequestHandler
         if (Meta.Metadata(current)["generation"] is JsonValue gen && rp.Subresource != "status")
         {
             var g = Meta.AsLong(gen);
-            if (!JsonNode.DeepEquals(WithoutMetaAndStatus(current), WithoutMetaAndStatus(next))) g++;
+            // with the status subresource, status changes do not count; without it, status is part of the desired state
+            if (!JsonNode.DeepEquals(GenerationRelevant(current, t.HasStatusSubresource), GenerationRelevant(next, t.HasStatusSubresource))) g++;
             Meta.Metadata(next)["generation"] = g;
         }
 
@@ -363,11 +364,11 @@ internal sealed partial class RequestHandler
         return result;
     }
 
-    static JsonObject WithoutMetaAndStatus(JsonObject o)
+    static JsonObject GenerationRelevant(JsonObject o, bool statusSubresource)
     {
         var c = (JsonObject)o.DeepClone();
         c.Remove("metadata");
-        c.Remove("status");
+        if (statusSubresource) c.Remove("status");
         c.Remove("apiVersion");
         return c;
     }
