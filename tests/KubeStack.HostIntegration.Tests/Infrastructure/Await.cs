@@ -51,6 +51,17 @@ public static class Await
         throw new TimeoutException($"'{marker}' did not appear in {path} within {timeout.TotalSeconds:0} s; last lines: {tail}");
     }
 
+    /// <summary>How many lines a log file has now (to wait for lines written after an action).</summary>
+    public static int LineCount(string path)
+    {
+        if (!File.Exists(path)) return 0;
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(fs);
+        var n = 0;
+        while (reader.ReadLine() is not null) n++;
+        return n;
+    }
+
     /// <summary>Polls a condition (e.g. a domain state) every 100 ms until true or the timeout passes.</summary>
     public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what)
     {

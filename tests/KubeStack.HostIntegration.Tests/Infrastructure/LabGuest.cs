@@ -23,7 +23,7 @@ public static class LabGuest
             new XElement("name", name),
             new XElement("memory", new XAttribute("unit", "MiB"), memoryMiB),
             new XElement("currentMemory", new XAttribute("unit", "MiB"), memoryMiB),
-            new XElement("vcpu", new XAttribute("placement", "static"), 1),
+            new XElement("vcpu", new XAttribute("placement", "static"), new XAttribute("current", 1), 2),
             new XElement("os",
                 new XElement("type", new XAttribute("arch", "x86_64"), new XAttribute("machine", "pc"), "hvm"),
                 new XElement("kernel", LabEnvironment.Kernel),
@@ -45,6 +45,13 @@ public static class LabGuest
                 new XElement("console", new XAttribute("type", "pty"),
                     new XElement("target", new XAttribute("type", "serial"), new XAttribute("port", 0))),
                 new XElement("memballoon", new XAttribute("model", "virtio")))).ToString();
+
+    /// <summary>A virtio disk device (for live attach/detach).</summary>
+    public static string DiskDeviceXml(string path, string target) =>
+        new XElement("disk", new XAttribute("type", "file"), new XAttribute("device", "disk"),
+            new XElement("driver", new XAttribute("name", "qemu"), new XAttribute("type", "qcow2")),
+            new XElement("source", new XAttribute("file", path)),
+            new XElement("target", new XAttribute("dev", target), new XAttribute("bus", "virtio"))).ToString();
 
     /// <summary>A TCG guest with only the lab ISO as an IDE CD-ROM and <c>&lt;boot dev='cdrom'/&gt;</c> (isolinux boots
     /// the same kernel and initramfs with <c>lab_boot=iso</c>, so the serial log says <c>source=iso</c>).</summary>

@@ -13,7 +13,7 @@ public sealed class LabDomainTests
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(30);
 
     [LabFact]
-    public async Task Guest_boots_runs_suspends_resumes_stops_by_acpi_and_is_destroyed_and_undefined()
+    public async Task Guest_boots_takes_live_disk_vcpu_and_memory_changes_suspends_resumes_stops_by_acpi_and_is_destroyed()
     {
         using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
         using var cleanup = new LibvirtCleanup(conn);
@@ -43,6 +43,22 @@ public sealed class LabDomainTests
         Assert.Contains("source=disk", booted, StringComparison.Ordinal);
         var tick = await Await.LineAsync(serial, "LAB-TICK", BootTimeout);
         Assert.Contains("disks=vda", tick, StringComparison.Ordinal);   // the pool volume is the guest's vda
+
+        // live changes the guest itself observes (its LAB-TICK line every 3 s): disk hot-plug and unplug, vCPU
+        // hot-plug (never unplug under TCG), balloon
+        using var vol2 = pool.StorageVolCreateXml(LabGuest.Qcow2VolumeXml("vdb.qcow2", 16L << 20));
+        var mark = Await.LineCount(serial);
+        dom.AttachDeviceFlags(LabGuest.DiskDeviceXml(vol2.GetPath(), "vdb"), DomainModificationFlags.Live);
+        await Await.LineAsync(serial, "disks=vda,vdb ", BootTimeout, mark);
+        mark = Await.LineCount(serial);
+        dom.DetachDeviceFlags(LabGuest.DiskDeviceXml(vol2.GetPath(), "vdb"), DomainModificationFlags.Live);
+        await Await.LineAsync(serial, "disks=vda ", BootTimeout, mark);
+        mark = Await.LineCount(serial);
+        dom.SetVcpusFlags(2, DomainVcpuFlags.Live);
+        await Await.LineAsync(serial, "cpus_online=0-1 ", BootTimeout, mark);
+        Assert.Equal(2, dom.GetInfo().VirtualCpus);
+        dom.SetMemoryFlags(160 * 1024, DomainMemoryFlags.Live);
+        await Await.UntilAsync(() => dom.GetInfo().MemoryKiB == 160 * 1024, TimeSpan.FromSeconds(10), "balloon to 160 MiB");
 
         var stats = Assert.Single(conn.GetAllDomainStats(DomainStatsTypes.State | DomainStatsTypes.Balloon | DomainStatsTypes.Block,
             ListAllDomainsFlags.Active), s => s.Name == name);
