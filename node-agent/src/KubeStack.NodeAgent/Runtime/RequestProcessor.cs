@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
@@ -52,6 +53,9 @@ public sealed class RequestRuntimeOptions
 /// </summary>
 public sealed partial class RequestProcessor
 {
+    /// <summary>Traces: one Activity per processed request ("lifecycle &lt;key&gt;"), tagged with kind, object, node and event ID.</summary>
+    public static readonly ActivitySource ActivitySource = new("KubeStack.NodeAgent.Requests");
+
     private readonly IObjectApi _api;
     private readonly HandlerRegistry _registry;
     private readonly LifecycleCatalog _catalog;
@@ -116,7 +120,16 @@ public sealed partial class RequestProcessor
             return WorkResult.Done;
         }
 
-        return await ProcessRequestAsync(key, obj, cancellationToken).ConfigureAwait(false);
+        using var activity = ActivitySource.StartActivity($"lifecycle {obj.Spec.LifecycleKey ?? "(invalid)"}");
+        activity?.SetTag("kubestack.kind", key.Kind);
+        activity?.SetTag("kubestack.namespace", key.Namespace);
+        activity?.SetTag("kubestack.name", key.Name);
+        activity?.SetTag("kubestack.node", Node);
+        activity?.SetTag("kubestack.event_id", RequestRecords.EventIdOf(obj));
+        activity?.SetTag("kubestack.generation", obj.Metadata.Generation);
+        var result = await ProcessRequestAsync(key, obj, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("kubestack.result", result.Kind.ToString());
+        return result;
     }
 
     private bool IsMine(KubeStackResource obj) =>

@@ -66,6 +66,8 @@ public static class RequestRecords
         var status = obj.Status ??= new KubeStackStatus();
         var previous = status.Lifecycle;
         var same = IsSameSubmission(previous, request);
+        // A resumed run (crash, retry) keeps the first start time; a request the operator marked Pending/Accepted starts now.
+        var resumed = same && previous!.Phase == RequestPhase.Running;
         var attempts = same ? previous!.Attempts + 1 : 1;
         var message = Bound(attempts == 1
             ? $"{request.Key} is running on node {nodeName}."
@@ -77,7 +79,7 @@ public static class RequestRecords
             Phase = RequestPhase.Running,
             Reason = RunningReason,
             Message = message,
-            StartTime = same && previous!.StartTime is { } started ? started : now,
+            StartTime = resumed && previous!.StartTime is { } started ? started : now,
             CompletionTime = null,
             Attempts = attempts,
             Generation = request.Generation,
