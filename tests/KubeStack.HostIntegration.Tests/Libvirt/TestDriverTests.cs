@@ -263,6 +263,24 @@ public sealed class TestDriverTests : IDisposable
     }
 
     [LibvirtFact]
+    public async Task Reboot_reset_and_shutdown_reach_the_driver_and_shutdown_stops_the_domain()
+    {
+        using var sub = Conn.SubscribeLifecycleEvents();
+        var name = _cleanup!.Domain(LabEnvironment.UniqueName("td"));
+        using var dom = Conn.DefineXml(DomainXml(name));
+        dom.Create();
+        dom.Reboot();
+        dom.Reset();
+        Assert.Equal(DomainState.Running, dom.GetState().State);
+        dom.Shutdown();
+        var stopped = await Await.EventAsync(sub, e => e.Name == name && e.Event == DomainLifecycleEventType.Stopped, EventTimeout, "Stopped");
+        Assert.Equal("Shutdown", stopped.DetailName);
+        Assert.Equal(new DomainStateInfo(DomainState.Shutoff, 1 /* VIR_DOMAIN_SHUTOFF_SHUTDOWN */), dom.GetState());
+        // device updates are a QEMU-driver feature: the test driver says so by number
+        Assert.True(Assert.Throws<LibvirtException>(() => dom.UpdateDeviceFlags("<disk/>", DomainModificationFlags.Config)).IsNoSupport);
+    }
+
+    [LibvirtFact]
     public void Connections_to_test_default_in_one_process_share_the_same_driver_state()
     {
         var name = _cleanup!.Domain(LabEnvironment.UniqueName("td"));
