@@ -127,6 +127,7 @@ build_initramfs() {
   mkdir -p "$root"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,run,lib/modules}
   cp /bin/busybox "$root/bin/busybox"
 
+  [[ -s /lib/modules/$kver/modules.dep ]] || depmod "$kver"
   # module load order: --show-depends lists dependencies first; keep the first occurrence of each
   local m line path order=() seen=" "
   for m in "${GUEST_MODULES[@]}"; do
@@ -138,6 +139,8 @@ build_initramfs() {
       order+=("$path")
     done < <(modprobe -S "$kver" --show-depends "$m" 2>/dev/null || true)
   done
+  ((${#order[@]} >= ${#GUEST_MODULES[@]})) \
+    || die "modprobe -S $kver --show-depends found only ${#order[@]} module files for ${GUEST_MODULES[*]} (is /lib/modules/$kver complete?)"
   local n=0 base
   : >"$root/etc/modules.order"
   for path in "${order[@]}"; do
