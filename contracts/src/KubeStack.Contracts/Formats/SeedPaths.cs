@@ -1,20 +1,21 @@
 using System.Text.RegularExpressions;
+using KubeStack.Contracts.Validation;
 
 namespace KubeStack.Contracts.Formats;
 
 /// <summary>
 /// The seed's path rule (general constraint 2, decision path-rule): an absolute path <c>/xx/xx</c> under
 /// <c>/var/lib/libvirt</c>, <c>/mnt/localfs</c> or <c>/mnt/usb</c>, 18-1024 characters of letters, digits, '.', '_',
-/// '-' and '/'; no empty, '.' or '..' segment, none longer than 255 (the same rule as Validation/PathRule, plus the
-/// catalog's length limits, for paths embedded in compound values). This is a lexical check; the agent still resolves symlinks on the host.
+/// '-' and '/'; no empty, '.' or '..' segment, none longer than 255 (Validation/PathRule plus the catalog's length
+/// limits, for paths embedded in compound values). This is a lexical check; the agent still resolves symlinks on the host.
 /// </summary>
 public static partial class SeedPaths
 {
     public const int MinLength = 18;
     public const int MaxLength = 1024;
-    public const int MaxSegmentLength = 255;
+    public const int MaxSegmentLength = PathRule.MaxSegmentLength;
 
-    public static readonly IReadOnlyList<string> AllowedRoots = ["/var/lib/libvirt", "/mnt/localfs", "/mnt/usb"];
+    public static readonly IReadOnlyList<string> AllowedRoots = PathRule.DefaultRoots;
 
     /// <summary>Returns null when <paramref name="path"/> is allowed, else the broken rule as a sentence fragment ("must ...").</summary>
     public static string? Problem(string path)
@@ -24,28 +25,9 @@ public static partial class SeedPaths
         {
             return $"must be {MinLength}-{MaxLength} characters long (it has {path.Length})";
         }
-        if (!path.StartsWith('/'))
-        {
-            return "must be an absolute path starting with '/'";
-        }
-        if (!PathCharacters().IsMatch(path))
-        {
-            return "may contain only letters, digits, '.', '_', '-' and '/'";
-        }
-        var segments = path[1..].Split('/');
-        if (segments.Any(s => s.Length == 0 || s == "." || s == ".."))
-        {
-            return "must not contain empty, '.' or '..' segments";
-        }
-        if (segments.Any(s => s.Length > MaxSegmentLength))
-        {
-            return $"must not have a segment longer than {MaxSegmentLength} characters";
-        }
-        if (!AllowedRoots.Any(root => path.StartsWith(root + "/", StringComparison.Ordinal)))
-        {
-            return "must be inside /var/lib/libvirt, /mnt/localfs or /mnt/usb";
-        }
-        return null;
+
+        var problems = PathRule.Check(path, AllowedRoots);
+        return problems.Count == 0 ? null : problems[0];
     }
 
     public static bool IsAllowed(string path) => Problem(path) is null;
@@ -59,9 +41,6 @@ public static partial class SeedPaths
 
     /// <summary>Shortens long values in messages (a path can be 1024 characters).</summary>
     internal static string Shorten(string value) => value.Length <= 120 ? value : value[..117] + "...";
-
-    [GeneratedRegex("^[A-Za-z0-9._/-]+$")]
-    private static partial Regex PathCharacters();
 }
 
 /// <summary>Disk target names (<c>vdX</c>, <c>hdX</c>, <c>sdX</c>) and the bus each prefix implies.</summary>

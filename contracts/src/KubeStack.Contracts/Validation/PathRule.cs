@@ -50,8 +50,12 @@ public static class PathRule
 
         return roots.Any(r => IsStrictlyBelow(path, r))
             ? []
-            : [$"must lie below one of the allowed directories {string.Join(", ", roots)}"];
+            : [$"must be inside {JoinRoots(roots)} (the allowed directories)"];
     }
+
+    /// <summary>"/a, /b or /c".</summary>
+    internal static string JoinRoots(IReadOnlyList<string> roots) =>
+        roots.Count == 1 ? roots[0] : string.Join(", ", roots.Take(roots.Count - 1)) + " or " + roots[^1];
 
     internal static bool IsStrictlyBelow(string path, string root)
     {
