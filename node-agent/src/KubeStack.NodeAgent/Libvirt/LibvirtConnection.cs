@@ -318,8 +318,15 @@ public sealed partial class LibvirtConnection : IDisposable
     internal LibvirtException Fail(string function)
     {
         var ex = LibvirtException.FromLastError(function);
-        if (ex.IsConnectionFailure) _reconnectSignal.Release();
+        if (ex.IsConnectionFailure) SignalReconnect();
         return ex;
+    }
+
+    private void SignalReconnect()
+    {
+        if (_disposed) return;
+        try { _reconnectSignal.Release(); }
+        catch (ObjectDisposedException) { /* disposed meanwhile: nothing to reconnect */ }
     }
 
     // ---------------------------------------------------------------- connect / reconnect
@@ -495,7 +502,7 @@ public sealed partial class LibvirtConnection : IDisposable
         // a late close of an older generation's connection must not flag the current one
         if (current is null || current.IsClosed || current.DangerousGetHandle() != conn) return;
         self._closed = true;
-        self._reconnectSignal.Release();
+        self.SignalReconnect();
     }
 
     public void Dispose()
