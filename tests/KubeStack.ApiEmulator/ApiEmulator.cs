@@ -21,6 +21,13 @@ public sealed class EmulatorOptions
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a watch without timeoutSeconds stays open (kube-apiserver: 30 to 60 minutes).</summary>
     public TimeSpan DefaultWatchTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>Calls the webhooks of ValidatingWebhookConfiguration objects on writes (default true).</summary>
+    public bool CallValidatingWebhooks { get; init; } = true;
+    /// <summary>
+    /// Turns a webhook's clientConfig.service (namespace, name, port, path) into a URL the emulator can reach
+    /// (no cluster network here); null: service-based webhooks fail as unreachable, subject to their failurePolicy.
+    /// </summary>
+    public Func<string, string, int, string, Uri?>? WebhookServiceResolver { get; init; }
     /// <summary>Log requests to this logger factory (null: no logging).</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 }
@@ -55,6 +62,7 @@ public sealed class ApiEmulator : IAsyncDisposable
         Registry = new ResourceRegistry();
         Faults = new FaultInjector(Store);
         Handler = new RequestHandler(this);
+        if (options.CallValidatingWebhooks) AdmissionHooks.Add(new WebhookDispatcher(this));
     }
 
     public static async Task<ApiEmulator> StartAsync(EmulatorOptions? options = null, CancellationToken ct = default)

@@ -102,7 +102,11 @@ public sealed class FaultInjector
 
 /// <summary>What an admission hook sees (shaped after admission.k8s.io/v1 AdmissionRequest).</summary>
 public sealed record AdmissionRequest(string Operation, ResourceType Resource, string? SubResource, string? Namespace, string Name,
-    System.Text.Json.Nodes.JsonObject? Object, System.Text.Json.Nodes.JsonObject? OldObject, bool DryRun);
+    System.Text.Json.Nodes.JsonObject? Object, System.Text.Json.Nodes.JsonObject? OldObject, bool DryRun)
+{
+    /// <summary>Adds a Warning header to the response (admission warnings, as webhooks return them).</summary>
+    public Action<string> AddWarning { get; init; } = _ => { };
+}
 
 /// <summary>
 /// A validating admission hook, run before a write is stored (the place where ValidatingWebhookConfigurations are

@@ -106,7 +106,10 @@ internal sealed partial class RequestHandler
     {
         foreach (var hook in api.AdmissionHooks)
             await hook.ValidateAsync(new AdmissionRequest(op, rp.Type, rp.Subresource, rp.Namespace, name,
-                obj?.DeepClone() as JsonObject, old?.DeepClone() as JsonObject, DryRun(ctx.Request.Query)), ctx.RequestAborted).ConfigureAwait(false);
+                obj?.DeepClone() as JsonObject, old?.DeepClone() as JsonObject, DryRun(ctx.Request.Query))
+            {
+                AddWarning = w => ctx.Response.Headers.Append("Warning", $"299 - \"{w.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\""), // RFC 7234 quoted-string
+            }, ctx.RequestAborted).ConfigureAwait(false);
     }
 
     void CheckNamespace(ResourcePath rp)
