@@ -281,6 +281,29 @@ public sealed class TestDriverTests : IDisposable
     }
 
     [LibvirtFact]
+    public async Task A_connection_reports_itself_and_completes_its_subscriptions_when_disposed()
+    {
+        var conn = LibvirtConnection.Open(LabEnvironment.TestUri);
+        var sub = conn.SubscribeLifecycleEvents();
+        Assert.True(conn.IsConnected);
+        Assert.Equal(1, conn.Generation);
+        Assert.Equal("test:///default", conn.GetUri());
+        Assert.True(conn.GetLibVersion() >= 9_000_000, $"libvirt {conn.GetLibVersion()}");
+        Assert.True(LibvirtLibrary.Version >= 9_000_000);
+        conn.Dispose();
+        await sub.Reader.Completion.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Throws<ObjectDisposedException>(() => conn.LookupDomainByName("test"));
+    }
+
+    [LibvirtFact]
+    public void Opening_an_unknown_uri_fails_with_a_typed_error()
+    {
+        var ex = Assert.Throws<LibvirtException>(() => LibvirtConnection.Open("nosuchdriver:///x"));
+        Assert.Equal("virConnectOpen", ex.Function);
+        Assert.NotEqual(VirErrorNumber.Ok, ex.Code);
+    }
+
+    [LibvirtFact]
     public void Connections_to_test_default_in_one_process_share_the_same_driver_state()
     {
         var name = _cleanup!.Domain(LabEnvironment.UniqueName("td"));
