@@ -80,6 +80,10 @@ stop_daemon() {
 }
 
 if ((purge)); then purge_test_leftovers; fi
+if [[ -s $LAB_RUN/libvirtd.pid ]] && running=$(virsh -c "$URI" list --name 2>/dev/null | grep -c . ); [[ ${running:-0} -gt 0 ]]; then
+  # libvirtd leaves guests running when it stops; the next libvirtd reconnects to them
+  log "$running domain(s) still running: their QEMU processes stay up (lab-down.sh --purge removes kst-* test domains)"
+fi
 # reverse start order; later components (OVN, OVS, FTP) add their stop steps before libvirt's
 for d in libvirtd virtlockd virtlogd; do stop_daemon "$d"; done
 rm -f "$LAB_RUN/up.stamp"
