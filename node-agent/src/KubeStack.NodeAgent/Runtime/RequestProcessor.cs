@@ -94,6 +94,7 @@ public sealed partial class RequestProcessor
             return WorkResult.Done;
         }
 
+        // "LifecycleEventId" because "EventId" is the logging framework's own property (the log event's id).
         using var scope = _logger.BeginScope(new Dictionary<string, object?>
         {
             ["Kind"] = key.Kind,
@@ -101,7 +102,7 @@ public sealed partial class RequestProcessor
             ["Name"] = key.Name,
             ["Node"] = Node,
             ["Operation"] = obj.Spec.LifecycleKey,
-            ["EventId"] = RequestRecords.EventIdOf(obj),
+            ["LifecycleEventId"] = RequestRecords.EventIdOf(obj),
         });
 
         if (!IsMine(obj))

@@ -18,6 +18,9 @@ public sealed class KubernetesListWatcher<T> : IListWatcher<T> where T : class, 
     private readonly int _pageSize;
     private readonly TimeSpan _watchTimeout;
 
+    /// <summary>Longest wait for one list page (an unresponsive server makes the informer retry with backoff).</summary>
+    public TimeSpan ListPageTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <param name="client">The client whose transport and credentials are used.</param>
     /// <param name="resource">What to list.</param>
     /// <param name="namespace">One namespace, or null for all namespaces.</param>
@@ -42,7 +45,9 @@ public sealed class KubernetesListWatcher<T> : IListWatcher<T> where T : class, 
         while (true)
         {
             var query = Query(("limit", _pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("continue", continueToken));
-            using var response = await _http.SendAsync(HttpMethod.Get, _resource.CollectionPath(_namespace) + query, null, cancellationToken)
+            using var pageTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            pageTimeout.CancelAfter(ListPageTimeout);
+            using var response = await _http.SendAsync(HttpMethod.Get, _resource.CollectionPath(_namespace) + query, null, pageTimeout.Token)
                 .ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Gone && continueToken is not null)
             {
@@ -53,7 +58,7 @@ public sealed class KubernetesListWatcher<T> : IListWatcher<T> where T : class, 
             }
 
             await KubeHttp.EnsureSuccessAsync(response, $"List {_resource}", cancellationToken).ConfigureAwait(false);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(pageTimeout.Token).ConfigureAwait(false);
             using var doc = JsonDocument.Parse(body);
             var root = doc.RootElement;
             if (root.TryGetProperty("items", out var array) && array.ValueKind == JsonValueKind.Array)
@@ -95,9 +100,14 @@ public sealed class KubernetesListWatcher<T> : IListWatcher<T> where T : class, 
         await KubeHttp.EnsureSuccessAsync(response, $"Watch {_resource}", cancellationToken).ConfigureAwait(false);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
+
+        // The server ends the watch after timeoutSeconds; a connection that went silent (half-open TCP) is ended by us
+        // a minute later, and the caller resumes from its last resourceVersion as after any close.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_watchTimeout + TimeSpan.FromMinutes(1));
         while (true)
         {
-            var line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var line = await ReadLineOrEndAsync(reader, deadline.Token, cancellationToken).ConfigureAwait(false);
             if (line is null)
             {
                 yield break;
@@ -109,6 +119,19 @@ public sealed class KubernetesListWatcher<T> : IListWatcher<T> where T : class, 
             }
 
             yield return ParseEvent(line, resourceVersion);
+        }
+    }
+
+    /// <summary>The next line; null at the end of the stream or when only <paramref name="deadline"/> fired.</summary>
+    private static async Task<string?> ReadLineOrEndAsync(StreamReader reader, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadLineAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
         }
     }
 
