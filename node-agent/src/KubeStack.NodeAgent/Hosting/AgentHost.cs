@@ -2,11 +2,15 @@ using k8s;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.Events;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Runtime;
 using KubeStack.NodeAgent.Runtime.Testing;
+using KubeStack.NodeAgent.Watch;
 using KubeStack.Runtime.Events;
 using KubeStack.Runtime.Informers;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog;
@@ -83,6 +87,23 @@ public static class AgentHost
         builder.Services.AddSingleton<IEventRecorder>(sp => new EventRecorder(sp.GetRequiredService<IKubernetes>(), Component, options.NodeName,
             sp.GetRequiredService<ILogger<EventRecorder>>()));
         builder.Services.AddSingleton(sp => new LifecycleEvents(sp.GetRequiredService<IEventRecorder>(), options.NodeName));
+        builder.Services.TryAddSingleton(sp => new LibvirtHost(options.LibvirtUri, sp.GetRequiredService<ILogger<LibvirtHost>>()));
+        // The VM handlers' shared host access (LibvirtHost above: opened on first use); the out-of-band VM watcher (not
+        // with the recording test handlers, which run without libvirt).
+        builder.Services.TryAddSingleton<VmHost>();
+        if (testHandlers is null)
+        {
+            builder.Services.AddSingleton(sp => new VmStateWatcher(
+                sp.GetRequiredService<LibvirtHost>(),
+                sp.GetRequiredService<IObjectApi>(),
+                sp.GetRequiredService<IEventRecorder>(),
+                () => sp.GetRequiredService<AgentController>().Informers[Kinds.VirtualMachine].List(),
+                options.NodeName,
+                new VmStateWatcherOptions { ResyncPeriod = options.VmResyncPeriod },
+                sp.GetRequiredService<ILogger<VmStateWatcher>>()));
+            builder.Services.AddHostedService<VmStateWatcherService>();
+        }
+
         builder.Services.AddLifecycleHandlers(typeof(AgentHost).Assembly);
         builder.Services.AddSingleton(sp => HandlerRegistration.BuildRegistry(sp, testHandlers));
         builder.Services.AddSingleton(new RequestRuntimeOptions { NodeName = options.NodeName, MaxAttempts = options.MaxAttempts });

@@ -44,6 +44,21 @@ public sealed class AgentOptions
     /// <summary>JSON logs (KUBESTACK_LOG_FORMAT=json) or readable text (default).</summary>
     public bool JsonLogs { get; init; }
 
+    /// <summary>QEMU binary written into every domain (--qemu-emulator, KUBESTACK_QEMU_EMULATOR).</summary>
+    public string Emulator { get; init; } = "/usr/bin/qemu-system-x86_64";
+
+    /// <summary>Machine type of new domains (--machine, KUBESTACK_MACHINE): pc or q35.</summary>
+    public string Machine { get; init; } = "pc";
+
+    /// <summary>When set, each VM's serial console is also logged to DIR/NAME-serial.log (--serial-log-dir, KUBESTACK_SERIAL_LOG_DIR).</summary>
+    public string? SerialLogDirectory { get; init; }
+
+    /// <summary>How long stopVM waits for the guest to power off after the ACPI request before it fails (KUBESTACK_VM_STOP_TIMEOUT_SECONDS).</summary>
+    public TimeSpan VmStopTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Period of the VM resync that compares every VM's views with libvirt (KUBESTACK_VM_RESYNC_SECONDS).</summary>
+    public TimeSpan VmResyncPeriod { get; init; } = TimeSpan.FromSeconds(60);
+
     public static AgentOptions FromConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -78,8 +93,17 @@ public sealed class AgentOptions
             ResyncPeriod = TimeSpan.FromSeconds(Int(configuration, 1, 86_400, 600, "resync-seconds", "KUBESTACK_RESYNC_SECONDS")),
             RetryBaseDelay = TimeSpan.FromMilliseconds(Int(configuration, 1, 60_000, 500, "retry-base-ms", "KUBESTACK_RETRY_BASE_MS")),
             JsonLogs = logFormat == "json",
+            Emulator = First(configuration, "qemu-emulator", "KUBESTACK_QEMU_EMULATOR") ?? "/usr/bin/qemu-system-x86_64",
+            Machine = MachineType(First(configuration, "machine", "KUBESTACK_MACHINE") ?? "pc"),
+            SerialLogDirectory = First(configuration, "serial-log-dir", "KUBESTACK_SERIAL_LOG_DIR"),
+            VmStopTimeout = TimeSpan.FromSeconds(Int(configuration, 1, 3_600, 60, "vm-stop-timeout-seconds", "KUBESTACK_VM_STOP_TIMEOUT_SECONDS")),
+            VmResyncPeriod = TimeSpan.FromSeconds(Int(configuration, 1, 86_400, 60, "vm-resync-seconds", "KUBESTACK_VM_RESYNC_SECONDS")),
         };
     }
+
+    private static string MachineType(string text) => text is "pc" or "q35"
+        ? text
+        : throw new ArgumentException($"--machine / KUBESTACK_MACHINE must be pc or q35, not '{text}'.");
 
     private static string? First(IConfiguration configuration, params string[] keys) =>
         keys.Select(k => configuration[k]).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
