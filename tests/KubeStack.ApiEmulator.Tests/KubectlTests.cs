@@ -313,6 +313,26 @@ public sealed class KubectlTests : IAsyncLifetime
         await _kubectl.OkAsync("wait", "--for", "condition=established", "crd", "--all", "--timeout=10s");
         var resources = await _kubectl.OkAsync("api-resources", "--api-group=doslab.io", "-o", "name");
         Assert.Equal(files.Length, resources.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // the contract's own example request (architecture §1.2) is accepted by the generated schema and listed
+        const string disk = """
+            apiVersion: doslab.io/v1
+            kind: VirtualMachineDisk
+            metadata:
+              name: disk1
+              labels: {host: node22}
+            spec:
+              nodeName: node22
+              lifecycle:
+                createDisk:
+                  type: localfs
+                  pool: pool2
+                  capacity: "10737418240"
+                  format: qcow2
+            """;
+        await _kubectl.OkStdinAsync(disk, "apply", "-f", "-");
+        Assert.Matches(@"(?m)^disk1\s", await _kubectl.OkAsync("get", "vmd"));
+        Assert.Equal("10737418240", await _kubectl.OkAsync("get", "vmd", "disk1", "-o", "jsonpath={.spec.lifecycle.createDisk.capacity}"));
     }
 
     static string? RepoCrdsDir()
