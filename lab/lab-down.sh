@@ -3,7 +3,8 @@
 # Never kills by name. PID 1 on our machines does not reap orphans, so "alive" means /proc/PID/stat state != Z.
 #
 #   lab/lab-down.sh            stop the lab daemons (domains and pools are left defined)
-#   lab/lab-down.sh --purge    first destroy and undefine test leftovers: domains, pools and volumes whose names start
+#   lab/lab-down.sh --purge    first destroy and undefine test leftovers: domains, pools, volumes, OVS bridges and OVN
+#                              switches/routers/address sets whose names start
 #                              with the test prefix (LAB_TEST_PREFIX, default "kst-")
 set -euo pipefail
 
@@ -79,12 +80,56 @@ stop_daemon() {
   rm -f "$pidfile"
 }
 
-if ((purge)); then purge_test_leftovers; fi
+# OVN first (ovn-controller still talks to OVS), then OVS. Netdev bridges are persistent tap devices that outlive
+# ovs-vswitchd, so every bridge is deleted BEFORE vswitchd stops.
+down_ovn() {
+  local d
+  for d in ovn-controller ovn-northd ovnsb_db ovnnb_db; do stop_daemon "$d"; done
+}
+
+down_ovs() {
+  local br
+  if [[ -s $LAB_RUN/ovs-vswitchd.pid ]] && pid_alive "$(tr -d '[:space:]' <"$LAB_RUN/ovs-vswitchd.pid")"; then
+    while read -r br; do
+      [[ -n $br ]] || continue
+      log "deleting OVS bridge $br"
+      ovs-vsctl --timeout=10 --if-exists del-br "$br" || log "could not delete OVS bridge $br (remove the tap with: ip link del $br)"
+    done < <(ovs-vsctl --timeout=10 list-br 2>/dev/null || true)
+  fi
+  for d in ovs-vswitchd ovsdb-server; do stop_daemon "$d"; done
+}
+
+purge_ovn_leftovers() {
+  [[ -S /var/run/ovn/ovnnb_db.sock ]] || return 0
+  local kind name
+  for kind in Logical_Switch Logical_Router Address_Set; do
+    # record names print bare with --bare
+    while read -r name; do
+      [[ -n $name && $name == "$LAB_TEST_PREFIX"* ]] || continue
+      log "purging OVN $kind $name"
+      ovn-nbctl --timeout=10 --if-exists destroy "$kind" "$name" >/dev/null 2>&1 || true
+    done < <(ovn-nbctl --timeout=10 --bare --columns=name list "$kind" 2>/dev/null || true)
+  done
+}
+
+purge_ovs_leftovers() {
+  [[ -S /var/run/openvswitch/db.sock ]] || return 0
+  local br
+  while read -r br; do
+    [[ -n $br && $br == "$LAB_TEST_PREFIX"* ]] || continue
+    log "purging OVS bridge $br"
+    ovs-vsctl --timeout=10 --if-exists del-br "$br" || true
+  done < <(ovs-vsctl --timeout=10 list-br 2>/dev/null || true)
+}
+
+if ((purge)); then purge_test_leftovers; purge_ovn_leftovers; purge_ovs_leftovers; fi
 if [[ -s $LAB_RUN/libvirtd.pid ]] && running=$(virsh -c "$URI" list --name 2>/dev/null | grep -c . ); [[ ${running:-0} -gt 0 ]]; then
   # libvirtd leaves guests running when it stops; the next libvirtd reconnects to them
   log "$running domain(s) still running: their QEMU processes stay up (lab-down.sh --purge removes kst-* test domains)"
 fi
 # reverse start order; later components (OVN, OVS, FTP) add their stop steps before libvirt's
+down_ovn
+down_ovs
 for d in libvirtd virtlockd virtlogd; do stop_daemon "$d"; done
 rm -f "$LAB_RUN/up.stamp"
 log "lab stopped"

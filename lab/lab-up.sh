@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KubeStack host lab: brings up the real host infrastructure the host-integration tests and `make up` use.
 #
-#   lab/lab-up.sh [component...]     components: libvirt guest storage (default: all of them, in that order)
+#   lab/lab-up.sh [component...]     components: libvirt guest storage ovs ovn (default: all of them, in that order)
 #
 # Idempotent: every step probes first and does nothing when its result is already there. Installs the Debian
 # packages it needs when they are missing (apt-get update at most once per run). Starts daemons as plain background
@@ -291,9 +291,79 @@ up_storage() {
   mkdir -p /var/lib/libvirt/images /mnt/localfs "$LAB_STATE/pools"
 }
 
+# ---------------------------------------------------------------- component: ovs
+
+# Open vSwitch with the userspace (netdev) datapath: the kernel has no openvswitch module here, and a bridge with the
+# default (system) datapath fails while ovs-vsctl still exits 0, so every bridge must set datapath_type=netdev.
+# ovsdb-server and ovs-vswitchd keep their pid files in the default place (/var/run/openvswitch) so ovs-appctl finds
+# them; the lab copies each pid into $LAB_RUN for lab-down.sh.
+OVS_RUN=/var/run/openvswitch
+OVS_DB=$LAB_STATE/ovs/conf.db
+
+# start_ovs_daemon NAME COMMAND... : like start_daemon, but the daemon writes $OVS_RUN/NAME.pid (default location)
+start_ovs_daemon() {
+  local name=$1 dir=$2; shift 2
+  local pidfile=$dir/$name.pid
+  if pidfile_alive "$pidfile"; then
+    cp "$pidfile" "$LAB_RUN/$name.pid"
+    log "$name already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  rm -f "$pidfile"
+  "$@" || die "$name failed to start: $*"
+  wait_for 10 "$name pid file" pidfile_alive "$pidfile" || die "$name did not write a live pid into $pidfile"
+  cp "$pidfile" "$LAB_RUN/$name.pid"
+  log "$name started (pid $(cat "$pidfile"))"
+}
+
+up_ovs() {
+  ensure_packages openvswitch-switch openvswitch-common
+  mkdir -p "$LAB_STATE/ovs" "$OVS_RUN" /var/log/openvswitch
+  [[ -f $OVS_DB ]] || ovsdb-tool create "$OVS_DB" /usr/share/openvswitch/vswitch.ovsschema
+  start_ovs_daemon ovsdb-server "$OVS_RUN" ovsdb-server "$OVS_DB" --remote=punix:$OVS_RUN/db.sock \
+    --remote=db:Open_vSwitch,Open_vSwitch,manager_options --pidfile=$OVS_RUN/ovsdb-server.pid \
+    --unixctl=$OVS_RUN/ovsdb-server.ctl --log-file=/var/log/openvswitch/ovsdb-server.log --detach --no-chdir
+  wait_for 10 "ovsdb socket" test -S $OVS_RUN/db.sock || die "ovsdb-server did not create $OVS_RUN/db.sock"
+  ovs-vsctl --no-wait init
+  start_ovs_daemon ovs-vswitchd "$OVS_RUN" ovs-vswitchd unix:$OVS_RUN/db.sock --pidfile=$OVS_RUN/ovs-vswitchd.pid \
+    --log-file=/var/log/openvswitch/ovs-vswitchd.log --detach --no-chdir
+  wait_for 10 "ovs-vswitchd" ovs-appctl version || die "ovs-vswitchd does not answer ovs-appctl version"
+  log "ovs: $(ovs-vsctl --version | head -n1)"
+}
+
+# ---------------------------------------------------------------- component: ovn
+
+# OVN by hand (no ovn-ctl monitor processes): NB and SB ovsdb-servers, ovn-northd, and ovn-controller bound to the
+# local OVS (chassis kubestack-lab, br-int with the netdev datapath). ovn-nbctl/ovn-sbctl reach the default sockets.
+OVN_RUN=/var/run/ovn
+up_ovn() {
+  ensure_packages ovn-central ovn-host ovn-common
+  local d=$LAB_STATE/ovn
+  mkdir -p "$d" "$OVN_RUN" /var/log/ovn
+  [[ -f $d/ovnnb_db.db ]] || ovsdb-tool create "$d/ovnnb_db.db" /usr/share/ovn/ovn-nb.ovsschema
+  [[ -f $d/ovnsb_db.db ]] || ovsdb-tool create "$d/ovnsb_db.db" /usr/share/ovn/ovn-sb.ovsschema
+  start_ovs_daemon ovnnb_db "$OVN_RUN" ovsdb-server "$d/ovnnb_db.db" --remote=punix:$OVN_RUN/ovnnb_db.sock \
+    --remote=db:OVN_Northbound,NB_Global,connections --unixctl=$OVN_RUN/ovnnb_db.ctl --pidfile=$OVN_RUN/ovnnb_db.pid \
+    --log-file=/var/log/ovn/ovsdb-server-nb.log --detach --no-chdir
+  start_ovs_daemon ovnsb_db "$OVN_RUN" ovsdb-server "$d/ovnsb_db.db" --remote=punix:$OVN_RUN/ovnsb_db.sock \
+    --remote=db:OVN_Southbound,SB_Global,connections --unixctl=$OVN_RUN/ovnsb_db.ctl --pidfile=$OVN_RUN/ovnsb_db.pid \
+    --log-file=/var/log/ovn/ovsdb-server-sb.log --detach --no-chdir
+  start_ovs_daemon ovn-northd "$OVN_RUN" ovn-northd --ovnnb-db=unix:$OVN_RUN/ovnnb_db.sock --ovnsb-db=unix:$OVN_RUN/ovnsb_db.sock \
+    --pidfile=$OVN_RUN/ovn-northd.pid --log-file=/var/log/ovn/ovn-northd.log --detach --no-chdir
+  ovn-nbctl --timeout=10 sync || die "ovn-nbctl sync failed: the northbound database does not answer"
+  if pidfile_alive "$LAB_RUN/ovs-vswitchd.pid"; then
+    ovs-vsctl set open . external_ids:system-id=kubestack-lab external_ids:ovn-remote=unix:$OVN_RUN/ovnsb_db.sock \
+      external_ids:ovn-encap-type=geneve external_ids:ovn-encap-ip=127.0.0.1 external_ids:ovn-bridge-datapath-type=netdev
+    start_ovs_daemon ovn-controller "$OVN_RUN" ovn-controller unix:$OVS_RUN/db.sock --pidfile=$OVN_RUN/ovn-controller.pid \
+      --log-file=/var/log/ovn/ovn-controller.log --detach --no-chdir
+    wait_for 10 "br-int" ovs-vsctl br-exists br-int || die "ovn-controller did not create br-int within 10 s"
+  fi
+  log "ovn: $(ovn-nbctl --version | head -n1)"
+}
+
 # ---------------------------------------------------------------- main
 
-ALL_COMPONENTS=(libvirt guest storage)
+ALL_COMPONENTS=(libvirt guest storage ovs ovn)
 main() {
   [[ $(id -u) == 0 ]] || die "the host lab needs root (it installs packages and starts libvirtd)"
   mkdir -p "$LAB_RUN" "$LAB_STATE" "$LAB_LOG"
@@ -305,6 +375,8 @@ main() {
   done
   # the guest check boots a VM: libvirt must be up first
   if [[ " ${components[*]} " == *" guest "* && " ${components[*]} " != *" libvirt "* ]]; then components=(libvirt "${components[@]}"); fi
+  # ovn-controller binds to the local Open vSwitch: ovs must be up first
+  if [[ " ${components[*]} " == *" ovn "* && " ${components[*]} " != *" ovs "* ]]; then components=(ovs "${components[@]}"); fi
   for c in "${components[@]}"; do
     t0=$SECONDS
     "up_$c"
