@@ -229,7 +229,7 @@ public sealed partial class RequestProcessor
             }
 
             claimed = update.Object;
-            LogClaimed(opKey, claimed.Status!.Lifecycle!.Attempts, generation);
+            LogClaimed(key, opKey, claimed.Status!.Lifecycle!.Attempts, generation);
             _crash.At(CrashPoints.AfterClaim);
             await _events.StartedAsync(claimed, request, claimed.Status.Lifecycle.Attempts, ct).ConfigureAwait(false);
         }
@@ -258,7 +258,7 @@ public sealed partial class RequestProcessor
         }
         catch (Exception ex)
         {
-            LogHandlerException(ex, opKey);
+            LogHandlerException(ex, key, opKey);
             result = HandlerResult.Failed(ErrorClasses.Exception,
                 $"{opKey} failed unexpectedly on node {Node}: {ex.GetType().Name}: {ex.Message}");
         }
@@ -270,16 +270,16 @@ public sealed partial class RequestProcessor
         {
             case HandlerResult.Requeue requeue:
                 _continuing[key] = generation;
-                LogRequeue(opKey, requeue.Delay, requeue.Message);
+                LogRequeue(key, opKey, requeue.Delay, requeue.Message);
                 return WorkResult.After(requeue.Delay);
             case HandlerResult.Failure { Retryable: true } failure when attempt < _options.MaxAttempts:
-                LogRetryableFailure(opKey, attempt, failure.ErrorClass, failure.Message);
+                LogRetryableFailure(key, opKey, attempt, failure.ErrorClass, failure.Message);
                 return WorkResult.Retry;
             case HandlerResult.Failure failure:
                 outcome = RequestOutcome.Failure(failure.ErrorClass, failure.Message);
                 break;
             case HandlerResult.Success success:
-                outcome = SuccessOutcome(opKey, success);
+                outcome = SuccessOutcome(key, opKey, success);
                 break;
             default:
                 throw new InvalidOperationException($"Unknown handler result {result.GetType().Name}.");
@@ -293,14 +293,14 @@ public sealed partial class RequestProcessor
         return await CompleteAsync(key, claimed, request, operation, lifecycle, outcome, ct).ConfigureAwait(false);
     }
 
-    private RequestOutcome SuccessOutcome(string opKey, HandlerResult.Success success)
+    private RequestOutcome SuccessOutcome(ResourceKey key, string opKey, HandlerResult.Success success)
     {
         var message = success.Message ?? $"{opKey} succeeded on node {Node}.";
         var view = success.View;
         var size = SeedView.SizeOf(view);
         if (size > SeedView.MaxViewBytes)
         {
-            LogViewTooLarge(opKey, size);
+            LogViewTooLarge(key, opKey, size);
             view = null;
             message += $" The observed view ({size} bytes) exceeds the {SeedView.MaxViewBytes}-byte bound and was not written.";
         }
@@ -326,11 +326,11 @@ public sealed partial class RequestProcessor
         }, obj, ct).ConfigureAwait(false);
         if (update.Object is null || !update.Written)
         {
-            LogObjectGone(request.Key);
+            LogObjectGone(key, request.Key);
             return WorkResult.Done;
         }
 
-        LogOutcome(request.Key, outcome.Succeeded ? RequestPhase.Succeeded : RequestPhase.Failed, outcome.Reason, outcome.Message);
+        LogOutcome(key, request.Key, outcome.Succeeded ? RequestPhase.Succeeded : RequestPhase.Failed, outcome.Reason, outcome.Message);
         _crash.At(CrashPoints.AfterStatus);
         await _events.OutcomeAsync(update.Object, request, outcome, Duration(update.Object.Status?.Lifecycle), ct).ConfigureAwait(false);
         await FinishSpecAsync(key, update.Object, request, operation, ranLifecycle, outcome, ct).ConfigureAwait(false);
@@ -397,7 +397,7 @@ public sealed partial class RequestProcessor
                 await _api.PatchAsync(key, patch, ct).ConfigureAwait(false);
                 if (!removeLifecycle && current.Spec.Lifecycle is not null)
                 {
-                    LogNewerRequestKept(request.Key, current.Spec.LifecycleKey);
+                    LogNewerRequestKept(key, request.Key, current.Spec.LifecycleKey);
                 }
 
                 _crash.At(CrashPoints.AfterSpec);
@@ -410,7 +410,7 @@ public sealed partial class RequestProcessor
             }
             catch (KubeApiException ex) when (ex.IsNotFound)
             {
-                LogObjectGone(request.Key);
+                LogObjectGone(key, request.Key);
                 return;
             }
         }
@@ -434,7 +434,7 @@ public sealed partial class RequestProcessor
     private async Task<WorkResult> CompleteDeleteAsync(ResourceKey key, KubeStackResource obj, RequestIdentity request, RequestOutcome outcome,
         CancellationToken ct)
     {
-        LogOutcome(request.Key, RequestPhase.Succeeded, outcome.Reason, outcome.Message);
+        LogOutcome(key, request.Key, RequestPhase.Succeeded, outcome.Reason, outcome.Message);
         await _events.OutcomeAsync(obj, request, outcome, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()), ct).ConfigureAwait(false);
         if (!await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false))
         {
@@ -473,7 +473,7 @@ public sealed partial class RequestProcessor
             }
             catch (Exception ex)
             {
-                LogHandlerException(ex, "cleanup");
+                LogHandlerException(ex, key, "cleanup");
                 result = HandlerResult.Failed(ErrorClasses.Exception, $"{ex.GetType().Name}: {ex.Message}", retryable: true);
             }
         }
@@ -541,29 +541,29 @@ public sealed partial class RequestProcessor
     private static TimeSpan? Duration(LifecycleRecord? record, DateTimeOffset? end = null) =>
         record?.StartTime is { } start && (end ?? record.CompletionTime) is { } stop && stop >= start ? stop - start : null;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Claimed {Operation} (attempt {Attempt}, generation {Generation}).")]
-    private partial void LogClaimed(string operation, int attempt, long generation);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: claimed {Operation} (attempt {Attempt}, generation {Generation}).")]
+    private partial void LogClaimed(ResourceKey key, string operation, int attempt, long generation);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Operation} ended {Phase}: {Reason}: {Message}")]
-    private partial void LogOutcome(string operation, RequestPhase phase, string reason, string message);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: {Operation} ended {Phase}: {Reason}: {Message}")]
+    private partial void LogOutcome(ResourceKey key, string operation, RequestPhase phase, string reason, string message);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The handler of {Operation} threw.")]
-    private partial void LogHandlerException(Exception exception, string operation);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Key}: the handler of {Operation} threw.")]
+    private partial void LogHandlerException(Exception exception, ResourceKey key, string operation);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Operation} is not finished; running it again in {Delay}: {Message}")]
-    private partial void LogRequeue(string operation, TimeSpan delay, string? message);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: {Operation} is not finished; running it again in {Delay}: {Message}")]
+    private partial void LogRequeue(ResourceKey key, string operation, TimeSpan delay, string? message);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} attempt {Attempt} failed with {ErrorClass} (retryable): {Message}")]
-    private partial void LogRetryableFailure(string operation, int attempt, string errorClass, string message);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Operation} attempt {Attempt} failed with {ErrorClass} (retryable): {Message}")]
+    private partial void LogRetryableFailure(ResourceKey key, string operation, int attempt, string errorClass, string message);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation}: the observed view is {Size} bytes, over the bound; not written.")]
-    private partial void LogViewTooLarge(string operation, int size);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Operation}: the observed view is {Size} bytes, over the bound; not written.")]
+    private partial void LogViewTooLarge(ResourceKey key, string operation, int size);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Operation}: the object was deleted while its request ran; nothing more to write.")]
-    private partial void LogObjectGone(string operation);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: {Operation}: the object was deleted while its request ran; nothing more to write.")]
+    private partial void LogObjectGone(ResourceKey key, string operation);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Operation} ended, but spec.lifecycle now holds a newer request ({Newer}); it stays for the next run.")]
-    private partial void LogNewerRequestKept(string operation, string? newer);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: {Operation} ended, but spec.lifecycle now holds a newer request ({Newer}); it stays for the next run.")]
+    private partial void LogNewerRequestKept(ResourceKey key, string operation, string? newer);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the observed state of a {Kind} failed; the seed view is left as it is.")]
     private partial void LogReaderFailed(Exception exception, string kind);
