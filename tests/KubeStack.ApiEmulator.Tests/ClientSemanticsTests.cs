@@ -274,6 +274,16 @@ public sealed class ClientSemanticsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task System_namespaces_may_not_be_deleted_and_namespace_names_are_dns_labels()
+    {
+        var e = await Fails(() => _client.CoreV1.DeleteNamespaceAsync("default"));
+        Assert.Equal(HttpStatusCode.Forbidden, e.Response.StatusCode);
+        Assert.Equal("namespaces \"default\" is forbidden: this namespace may not be deleted", (string?)Status(e)["message"]);
+        e = await Fails(() => _client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "a.b" } }));
+        Assert.Equal(422, (int)e.Response.StatusCode);
+    }
+
+    [Fact]
     public async Task Default_and_kube_system_namespaces_exist()
     {
         var names = (await _client.CoreV1.ListNamespaceAsync()).Items.Select(n => n.Metadata.Name).ToList();

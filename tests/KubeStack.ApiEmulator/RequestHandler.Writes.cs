@@ -83,6 +83,8 @@ internal sealed partial class RequestHandler
     {
         var errors = new List<FieldError>();
         if (SchemaValidator.ValidateName(name) is { } nameError && t.Plural != "events") errors.Add(nameError);
+        else if (t.Group == "" && t.Plural == "namespaces" && (name.Length > 63 || name.Contains('.', StringComparison.Ordinal)))
+            errors.Add(new FieldError("FieldValueInvalid", "metadata.name", $"Invalid value: {JsonSerializer.Serialize(name)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
         errors.AddRange(SchemaValidator.ValidateLabels(Meta.Labels(o)));
         var result = SchemaValidator.Run(o, t.Schema);
         errors.AddRange(result.Errors);
@@ -471,7 +473,12 @@ internal sealed partial class RequestHandler
         if (DryRun(ctx.Request.Query) || options["dryRun"] is JsonArray { Count: > 0 }) return current;
 
         if (t.Group == "" && t.Plural == "namespaces")
+        {
+            // the NamespaceLifecycle admission plugin protects the system namespaces
+            if (name is "default" or "kube-system" or "kube-public")
+                throw ApiError.Forbidden("namespaces", "", name, "this namespace may not be deleted");
             return DeleteNamespace(current);
+        }
 
         if (Meta.Finalizers(current).Count > 0)
         {
