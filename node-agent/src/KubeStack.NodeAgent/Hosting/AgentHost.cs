@@ -2,8 +2,10 @@ using k8s;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.Events;
+using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
 using KubeStack.NodeAgent.Runtime;
 using KubeStack.NodeAgent.Runtime.Testing;
 using KubeStack.NodeAgent.Watch;
@@ -87,7 +89,10 @@ public static class AgentHost
         builder.Services.AddSingleton<IEventRecorder>(sp => new EventRecorder(sp.GetRequiredService<IKubernetes>(), Component, options.NodeName,
             sp.GetRequiredService<ILogger<EventRecorder>>()));
         builder.Services.AddSingleton(sp => new LifecycleEvents(sp.GetRequiredService<IEventRecorder>(), options.NodeName));
+        // Host services of the storage handlers (pools, disks); TryAdd so other handler families may register the same ones.
         builder.Services.TryAddSingleton(sp => new LibvirtHost(options.LibvirtUri, sp.GetRequiredService<ILogger<LibvirtHost>>()));
+        builder.Services.TryAddSingleton(QemuImg.Default);
+        builder.Services.TryAddSingleton(PoolDriverRegistry.Default);
         // The VM handlers' shared host access (LibvirtHost above: opened on first use); the out-of-band VM watcher (not
         // with the recording test handlers, which run without libvirt).
         builder.Services.TryAddSingleton<VmHost>();
