@@ -489,12 +489,10 @@ public sealed partial class RequestProcessor
                     ct).ConfigureAwait(false);
                 return WorkResult.Retry;
             case HandlerResult.Success success:
-                if (await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false))
-                {
-                    await _events.CleanedUpAsync(obj, success.Message ?? $"The host side of {obj.Kind} {key.Namespace}/{key.Name} was cleaned up on node {Node}.", ct)
-                        .ConfigureAwait(false);
-                }
-
+                // The Event goes first: once the finalizer is gone the object may vanish at once.
+                await _events.CleanedUpAsync(obj, success.Message ?? $"The host side of {obj.Kind} {key.Namespace}/{key.Name} was cleaned up on node {Node}.", ct)
+                    .ConfigureAwait(false);
+                await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false);
                 return WorkResult.Done;
             default:
                 throw new InvalidOperationException($"Unknown cleanup result {result.GetType().Name}.");
