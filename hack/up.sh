@@ -86,7 +86,7 @@ start_api() {
   fi
   [[ -f $EMULATOR_DLL ]] || die "$EMULATOR_DLL missing after the build"
   rm -f "$STACK_KUBECONFIG"
-  start_bg api-emulator KubeStack.ApiEmulator.dll dotnet "$EMULATOR_DLL" --port 0 --kubeconfig "$STACK_KUBECONFIG"
+  start_bg api-emulator KubeStack.ApiEmulator.dll dotnet "$EMULATOR_DLL" --port 0 --kubeconfig "$STACK_KUBECONFIG" --log-requests
   wait_for_log api-emulator "listening on" 60
   echo emulator > "$STATE_DIR/api"
   for ((i = 0; i < 50; i++)); do

@@ -30,6 +30,8 @@ public sealed class EmulatorOptions
     public Func<string, string, int, string, Uri?>? WebhookServiceResolver { get; init; }
     /// <summary>Log requests to this logger factory (null: no logging).</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
+    /// <summary>Called after every request with "METHOD /path?query -> CODE (N ms)" (null: not logged).</summary>
+    public Action<string>? RequestLog { get; init; }
 }
 
 /// <summary>

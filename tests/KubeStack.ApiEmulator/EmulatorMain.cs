@@ -9,6 +9,7 @@ public static class EmulatorMain
     {
         int port = 0;
         string? kubeconfig = null, crds = null;
+        bool logRequests = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -17,8 +18,9 @@ public static class EmulatorMain
                 case "--port": port = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--kubeconfig": kubeconfig = Next(); break;
                 case "--crds": crds = Next(); break;
+                case "--log-requests": logRequests = true; break;
                 case "-h" or "--help":
-                    await Console.Out.WriteLineAsync("usage: KubeStack.ApiEmulator [--port N] [--kubeconfig PATH] [--crds DIR]").ConfigureAwait(false);
+                    await Console.Out.WriteLineAsync("usage: KubeStack.ApiEmulator [--port N] [--kubeconfig PATH] [--crds DIR] [--log-requests]").ConfigureAwait(false);
                     return 0;
                 default:
                     await Console.Error.WriteLineAsync($"unknown argument {args[i]}; see --help").ConfigureAwait(false);
@@ -26,7 +28,8 @@ public static class EmulatorMain
             }
         }
 
-        await using var api = await ApiEmulator.StartAsync(new EmulatorOptions { Port = port }).ConfigureAwait(false);
+        var options = new EmulatorOptions { Port = port, RequestLog = logRequests ? line => Console.Out.WriteLine(line) : null };
+        await using var api = await ApiEmulator.StartAsync(options).ConfigureAwait(false);
         if (crds is not null)
         {
             if (!Directory.Exists(crds))

@@ -28,6 +28,20 @@ internal sealed partial class RequestHandler(ApiEmulator api)
 
     public async Task HandleAsync(HttpContext ctx)
     {
+        if (api.Options.RequestLog is { } log)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try { await HandleCoreAsync(ctx).ConfigureAwait(false); }
+            finally
+            {
+                log($"{ctx.Request.Method} {ctx.Request.Path}{ctx.Request.QueryString} -> {ctx.Response.StatusCode} ({System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
+            }
+        }
+        else await HandleCoreAsync(ctx).ConfigureAwait(false);
+    }
+
+    async Task HandleCoreAsync(HttpContext ctx)
+    {
         try
         {
             await api.Faults.WaitIfPausedAsync(ctx.RequestAborted).ConfigureAwait(false);
