@@ -51,7 +51,27 @@ stop_one() {
   rm -f "$pidfile" "$PID_DIR/$name.marker"
 }
 
+# remove_quickstart: while the agent still runs, delete the demo objects of hack/quickstart.sh so that the agent's
+# finalizers clean the host (domain, volume, pool); then the demo's bridge. Objects of the user are not touched.
+remove_quickstart() {
+  local node kcfg=$STATE_DIR/kubeconfig
+  [[ -f $STATE_DIR/quickstart-node ]] || return 0
+  node=$(cat "$STATE_DIR/quickstart-node")
+  if [[ -f $PID_DIR/node-agent.pid ]] && is_running "$(cat "$PID_DIR/node-agent.pid")" && [[ -f $kcfg ]]; then
+    log "deleting the quickstart objects (the agent cleans the host: VM ksvm0, disk ksdisk0, pool kspool)"
+    for obj in vm/ksvm0 vmd/ksdisk0 vmp/kspool; do
+      kubectl --kubeconfig "$kcfg" delete "$obj" --ignore-not-found --timeout=90s > /dev/null \
+        || log "$obj was not deleted in time: see $STATE_DIR/logs/node-agent.log"
+    done
+  else
+    log "the agent is not running: quickstart objects on node $node are left as they are"
+  fi
+  if ip link show ksbr0 > /dev/null 2>&1; then ip link del ksbr0 || true; fi
+  rm -f "$STATE_DIR/quickstart-node"
+}
+
 main() {
+  remove_quickstart
   shopt -s nullglob
   local files=("$PID_DIR"/*.pid) failed=0
   shopt -u nullglob

@@ -9,13 +9,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Overrides (for tests of this script): KUBESTACK_STATE_DIR, KUBESTACK_SKIP_BUILD=1, KUBESTACK_EMULATOR_DLL, KUBESTACK_BUILD_CONFIG.
+# Overrides (for tests of this script): KUBESTACK_STATE_DIR, KUBESTACK_SKIP_BUILD=1, KUBESTACK_EMULATOR_DLL, KUBESTACK_BUILD_CONFIG,
+# KUBESTACK_API_ONLY=1 (only the API and the CRDs: no host lab, agent or quickstart), KUBESTACK_NODE (default: this host's name),
+# KUBESTACK_SKIP_QUICKSTART=1 (the stack without the demo VM).
 STATE_DIR=${KUBESTACK_STATE_DIR:-.kubestack}
 PID_DIR=$STATE_DIR/pids
 LOG_DIR=$STATE_DIR/logs
 STACK_KUBECONFIG=$STATE_DIR/kubeconfig
 BUILD_CONFIG=${KUBESTACK_BUILD_CONFIG:-Release}
 EMULATOR_DLL=${KUBESTACK_EMULATOR_DLL:-tests/KubeStack.ApiEmulator/bin/$BUILD_CONFIG/net10.0/KubeStack.ApiEmulator.dll}
+AGENT_DLL=node-agent/src/KubeStack.NodeAgent/bin/$BUILD_CONFIG/net10.0/KubeStack.NodeAgent.dll
+API_ONLY=${KUBESTACK_API_ONLY:-0}
+NODE=${KUBESTACK_NODE:-$(hostname | tr '[:upper:]' '[:lower:]')}
+SERIAL_DIR=/var/lib/libvirt/kubestack/serial
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 log() { printf '== %s\n' "$*"; }
@@ -66,7 +72,17 @@ build() {
   if [[ ${KUBESTACK_SKIP_BUILD:-0} == 1 ]]; then log "build skipped (KUBESTACK_SKIP_BUILD=1)"; return; fi
   log "building the API emulator ($BUILD_CONFIG)"
   dotnet build tests/KubeStack.ApiEmulator/KubeStack.ApiEmulator.csproj -c "$BUILD_CONFIG" -nologo -v q
-  # later: the operator and the node agent
+  if [[ $API_ONLY != 1 ]]; then
+    log "building the node agent ($BUILD_CONFIG)"
+    dotnet build node-agent/src/KubeStack.NodeAgent/KubeStack.NodeAgent.csproj -c "$BUILD_CONFIG" -nologo -v q
+  fi
+}
+
+# lab_up: libvirtd, virtlogd and the test guest (lab/lab-up.sh installs what is missing; idempotent).
+lab_up() {
+  if [[ $API_ONLY == 1 ]]; then return; fi
+  log "bringing up the host lab (lab/lab-up.sh)"
+  lab/lab-up.sh
 }
 
 # start_api: an external cluster from $KUBECONFIG if reachable, else the emulator.
@@ -118,8 +134,21 @@ start_operator() {
 }
 
 start_agent() {
-  # The node agent (node-agent/src/KubeStack.NodeAgent) has no runnable host yet; its issue adds the start here.
-  log "node agent: not runnable yet, skipped"
+  if [[ $API_ONLY == 1 ]]; then log "node agent: skipped (KUBESTACK_API_ONLY=1)"; return; fi
+  if running node-agent; then log "node agent already running (pid $(cat "$PID_DIR/node-agent.pid"))"; return; fi
+  [[ -f $AGENT_DLL ]] || die "$AGENT_DLL missing after the build"
+  mkdir -p "$SERIAL_DIR"
+  # The lab runs guests under TCG: the node's domain type is configured, never guessed from /dev/kvm.
+  start_bg node-agent KubeStack.NodeAgent.dll dotnet "$AGENT_DLL" --node "$NODE" --kubeconfig "$STACK_KUBECONFIG" \
+    --domain-type qemu --libvirt-uri qemu:///system --serial-log-dir "$SERIAL_DIR"
+  wait_for_log node-agent "informers synced" 60
+}
+
+quickstart() {
+  if [[ $API_ONLY == 1 || ${KUBESTACK_SKIP_QUICKSTART:-0} == 1 ]]; then return; fi
+  log "quickstart: a real VM lifecycle on node $NODE (hack/quickstart.sh)"
+  echo "$NODE" > "$STATE_DIR/quickstart-node"
+  hack/quickstart.sh "$STACK_KUBECONFIG" "$NODE" "$SERIAL_DIR"
 }
 
 print_usage() {
@@ -136,10 +165,12 @@ main() {
   command -v dotnet > /dev/null || die "dotnet is not installed"
   command -v kubectl > /dev/null || die "kubectl is not installed"
   build
+  lab_up
   start_api
   apply_crds
   start_operator
   start_agent
+  quickstart
   print_usage
 }
 

@@ -93,6 +93,7 @@ public sealed class StandaloneTests
         {
             ["KUBESTACK_STATE_DIR"] = state,
             ["KUBESTACK_SKIP_BUILD"] = "1",          // the test's own copy of the emulator is already built
+            ["KUBESTACK_API_ONLY"] = "1",            // the API and CRDs only: the host lab and agent have their own tests
             ["KUBESTACK_EMULATOR_DLL"] = EmulatorDll,
             ["KUBECONFIG"] = null,                  // no external cluster: up.sh must start the emulator
             ["HOME"] = state,
