@@ -83,4 +83,31 @@ public sealed class VmFailureAndCrashTests
         Assert.Null(h.Connection.TryLookupDomainByName(name));
         Assert.True(File.Exists(lab.Disk));
     }
+
+    [LabFact]
+    public async Task A_vm_created_from_a_disk_image_file_is_defined_on_that_disk_and_started()
+    {
+        var name = LabEnvironment.UniqueName("vmi");
+        await using var lab = await VmLab.CreateAsync(name, LibvirtConnection.Open(LabEnvironment.SystemUri));
+        await using var h = await VmAgentHarness.StartAsync(lab.SerialDir);
+        lab.Cleanup.Domain(name);
+
+        // The lab has no bootable disk image: the guest sits in the BIOS, which is enough to prove define + start.
+        var parameters = lab.IsoInstall();
+        parameters["disk"] = lab.Disk;
+        await h.ApplyAsync(name, "createAndStartVMFromImage", parameters);
+        var vm = await h.FinishedAsync(name, "createAndStartVMFromImage");
+        VmAssert.Succeeded(vm, "createAndStartVMFromImage");
+        VmAssert.ViewsMatchLibvirt(vm, h.Connection, PowerStates.Running, DomainState.Running);
+        var disks = vm.Spec.Domain!["devices"]!["disk"]!.AsArray();
+        Assert.Contains(disks, d => d!["source"]?["_file"]?.GetValue<string>() == lab.Disk);
+        Assert.DoesNotContain(disks, d => d!["_device"]?.GetValue<string>() == "cdrom");
+
+        vm = await h.RunAsync(name, "stopVMForce");
+        VmAssert.Succeeded(vm, "stopVMForce");
+        await h.ApplyDeleteAsync(name, new System.Text.Json.Nodes.JsonObject { ["remove_all_storage"] = true });
+        await h.WaitGoneAsync(name);
+        Assert.Null(h.Connection.TryLookupDomainByName(name));
+        Assert.False(File.Exists(lab.Disk), "deleteVM with remove_all_storage=true deletes the VM's disk files");
+    }
 }
