@@ -96,6 +96,8 @@ public static class AgentHost
         // The VM handlers' shared host access (LibvirtHost above: opened on first use); the out-of-band VM watcher (not
         // with the recording test handlers, which run without libvirt).
         builder.Services.TryAddSingleton<VmHost>();
+        // The network handlers' OVS/OVN access (ovs-vsctl, ovn-nbctl on their default sockets).
+        builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork.NetworkHost>();
         if (testHandlers is null)
         {
             builder.Services.AddSingleton(sp => new VmStateWatcher(

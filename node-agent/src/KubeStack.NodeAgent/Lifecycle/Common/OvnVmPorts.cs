@@ -1,0 +1,101 @@
+using KubeStack.NodeAgent.Builders;
+using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork;
+
+namespace KubeStack.NodeAgent.Lifecycle.Common;
+
+/// <summary>
+/// The OVN side of a VM's l3bridge NICs, for the VM handlers (create, plugNIC/unplugNIC, delete) and the VM network
+/// operations. The logical switch port is named after the NIC's interfaceid (<c>PlannedNic.InterfaceId</c>: libvirt puts
+/// it on the OVS interface as external_ids:iface-id, so ovn-controller binds the port when the VM starts), addresses
+/// "MAC IP" (or "MAC dynamic" without a fixed IP: OVN assigns one from the switch's subnet), port security on the same,
+/// the switch's DHCPv4 options, and external_ids:kubestack-vm = the domain name.
+/// </summary>
+public sealed class OvnVmPorts(OvnNbctl ovn)
+{
+    public OvnVmPorts() : this(OvnNbctl.Default)
+    {
+    }
+
+    /// <summary>
+    /// Makes sure the logical switch port <paramref name="portName"/> exists on <paramref name="switchName"/> with the
+    /// MAC and optional IP (one transaction; idempotent: an existing port is updated in place). Throws
+    /// <see cref="NetworkRefusedException"/> (VirtctlError) when the switch does not exist or the IP is outside its subnet.
+    /// </summary>
+    public async Task EnsurePortAsync(string vmName, string switchName, string portName, string mac, string? ip, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(vmName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(switchName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(portName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(mac);
+        var ls = await ovn.FindSwitchAsync(switchName, cancellationToken).ConfigureAwait(false)
+            ?? throw NetworkFailures.Refused($"the OVN logical switch {switchName} of the l3bridge NIC {mac} does not exist; create it with createSwitch first.");
+        var dhcp = (await ovn.FindAsync("DHCP_Options", OvnNbctl.DhcpColumns, [NetworkIds.Key(NetworkIds.Switch) + "=" + OvsdbJson.Quote(switchName)], cancellationToken)
+            .ConfigureAwait(false)).FirstOrDefault();
+        if (ip is not null && ls.Map("other_config").GetValueOrDefault("subnet") is { } cidr)
+        {
+            var subnet = Ipv4Subnet.Parse(cidr);
+            if (!Contracts.Validation.NetworkFormats.TryParseIpv4(ip, out var a) || !subnet.Contains(a))
+                throw NetworkFailures.Refused($"the IP {ip} of the l3bridge NIC {mac} is not inside the subnet {cidr} of switch {switchName}.");
+        }
+        var mine = ls.Set("ports").ToHashSet(StringComparer.Ordinal);
+        var existing = (await ovn.FindAsync("Logical_Switch_Port", OvnNbctl.PortColumns, [$"name={OvsdbJson.Quote(portName)}"], cancellationToken).ConfigureAwait(false))
+            .FirstOrDefault();
+        var cmds = new List<OvsdbCommand>();
+        if (existing is not null && !mine.Contains(existing.Uuid))
+            cmds.Add(OvsdbCommand.Of("lsp-del", portName));      // on another switch: the NIC moved
+        if (existing is null || !mine.Contains(existing.Uuid))
+            cmds.Add(OvsdbCommand.Of("lsp-add", switchName, portName));
+        var address = $"{mac.ToLowerInvariant()} {ip ?? "dynamic"}";
+        cmds.Add(OvsdbCommand.Of("lsp-set-addresses", portName, address));
+        cmds.Add(ip is null ? OvsdbCommand.Of("lsp-set-port-security", portName) : OvsdbCommand.Of("lsp-set-port-security", portName, address));
+        cmds.Add(OvsdbCommand.Of("set", "Logical_Switch_Port", portName, NetworkIds.Pair(NetworkIds.Vm, vmName)));
+        if (dhcp is not null) cmds.Add(OvsdbCommand.Of("lsp-set-dhcpv4-options", portName, dhcp.Uuid));
+        await ovn.TransactAsync(cmds, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes one port (no error when it is gone) with the ACLs/QoS rules KubeStack attached to it.</summary>
+    public Task RemovePortAsync(string portName, CancellationToken cancellationToken = default) =>
+        RemoveAsync([portName], cancellationToken);
+
+    /// <summary>Removes every logical port of the VM (external_ids:kubestack-vm) and its ACLs/QoS rules; returns their names.</summary>
+    public async Task<IReadOnlyList<string>> RemoveVmPortsAsync(string vmName, CancellationToken cancellationToken = default)
+    {
+        var ports = await ovn.FindAsync("Logical_Switch_Port", ["name"], [NetworkIds.Key(NetworkIds.Vm) + "=" + OvsdbJson.Quote(vmName)], cancellationToken).ConfigureAwait(false);
+        var names = ports.Select(p => p.Text("name")!).ToList();
+        if (names.Count > 0) await RemoveAsync(names, cancellationToken).ConfigureAwait(false);
+        return names;
+    }
+
+    /// <summary>The VM's logical ports on a switch (external_ids:kubestack-vm), optionally the one with <paramref name="mac"/>.</summary>
+    public async Task<IReadOnlyList<OvsdbRow>> PortsAsync(string switchName, string? vmName, string? mac, CancellationToken cancellationToken = default)
+    {
+        var ls = await ovn.FindSwitchAsync(switchName, cancellationToken).ConfigureAwait(false);
+        if (ls is null) return [];
+        var rows = await ovn.RowsAsync("Logical_Switch_Port", ls.Set("ports"), OvnNbctl.PortColumns, cancellationToken).ConfigureAwait(false);
+        return rows.Where(r => (r.Text("type") ?? string.Empty).Length == 0)
+            .Where(r => vmName is null || r.Map("external_ids").GetValueOrDefault(NetworkIds.Vm) == vmName)
+            .Where(r => mac is null || r.Set("addresses").Any(a => a.StartsWith(mac + " ", StringComparison.OrdinalIgnoreCase) || string.Equals(a, mac, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
+    }
+
+    private async Task RemoveAsync(IReadOnlyList<string> portNames, CancellationToken ct)
+    {
+        var wanted = portNames.ToHashSet(StringComparer.Ordinal);
+        var switches = await ovn.FindAsync("Logical_Switch", ["name", "acls", "qos_rules"], null, ct).ConfigureAwait(false);
+        var acls = await ovn.FindAsync("ACL", ["_uuid", "external_ids"], null, ct).ConfigureAwait(false);
+        var qos = await ovn.FindAsync("QoS", ["_uuid", "external_ids"], null, ct).ConfigureAwait(false);
+        var cmds = new List<OvsdbCommand>();
+        foreach (var sw in switches)
+        {
+            var swAcls = sw.Set("acls").ToHashSet(StringComparer.Ordinal);
+            foreach (var a in acls.Where(a => swAcls.Contains(a.Uuid) && wanted.Contains(a.Map("external_ids").GetValueOrDefault(NetworkIds.Port) ?? string.Empty)))
+                cmds.Add(OvsdbCommand.Of("remove", "Logical_Switch", sw.Text("name")!, "acls", a.Uuid));
+            var swQos = sw.Set("qos_rules").ToHashSet(StringComparer.Ordinal);
+            foreach (var q in qos.Where(q => swQos.Contains(q.Uuid) && wanted.Contains(q.Map("external_ids").GetValueOrDefault(NetworkIds.Port) ?? string.Empty)))
+                cmds.Add(OvsdbCommand.Of("remove", "Logical_Switch", sw.Text("name")!, "qos_rules", q.Uuid));
+        }
+        cmds.AddRange(portNames.Select(p => OvsdbCommand.Of("--if-exists", "lsp-del", p)));
+        await ovn.TransactAsync(cmds, ct).ConfigureAwait(false);
+    }
+}
