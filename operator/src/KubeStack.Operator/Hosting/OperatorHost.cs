@@ -1,0 +1,102 @@
+using k8s;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Json;
+
+namespace KubeStack.Operator.Hosting;
+
+/// <summary>Builds and runs the operator's generic host (Program.cs only calls <see cref="RunAsync"/>).</summary>
+public static class OperatorHost
+{
+    public const string Component = "kubestack-operator";
+
+    /// <summary>Runs the operator; returns the exit code (2 for a configuration error).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        IHost host;
+        try
+        {
+            host = Build(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Component}: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        using (host)
+        {
+            await host.RunAsync().ConfigureAwait(false);
+        }
+
+        return Environment.ExitCode;
+    }
+
+    public static IHost Build(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        var options = OperatorOptions.FromConfiguration(builder.Configuration);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog((_, logging) =>
+        {
+            logging.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
+                .Enrich.FromLogContext();
+            if (options.JsonLogs)
+            {
+                logging.WriteTo.Console(new JsonFormatter(renderMessage: true));
+            }
+            else
+            {
+                logging.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+            }
+        });
+        var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(kubernetes);
+        builder.Services.AddSingleton(sp => new OperatorRuntime(kubernetes, options, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddHostedService<OperatorService>();
+        return builder.Build();
+    }
+}
+
+/// <summary>Starts the webhook, then campaigns for leadership; a failure of either stops the process (exit code 1).</summary>
+internal sealed class OperatorService : BackgroundService
+{
+    private readonly OperatorRuntime _runtime;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<OperatorService> _logger;
+
+    public OperatorService(OperatorRuntime runtime, IHostApplicationLifetime lifetime, ILogger<OperatorService> logger)
+    {
+        _runtime = runtime;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await _runtime.StartWebhookAsync(stoppingToken).ConfigureAwait(false);
+            await _runtime.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            _logger.LogCritical(ex, "The operator stopped on an error.");
+            Environment.ExitCode = 1;
+            _lifetime.StopApplication();
+        }
+        finally
+        {
+            await _runtime.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
