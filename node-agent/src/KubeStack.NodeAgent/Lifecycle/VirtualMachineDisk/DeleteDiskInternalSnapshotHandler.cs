@@ -1,0 +1,42 @@
+using KubeStack.Contracts.Resources;
+using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
+using KubeStack.NodeAgent.Runtime;
+
+namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineDisk;
+
+/// <summary>deleteDiskInternalSnapshot: <c>qemu-img snapshot -d</c>. A missing snapshot is an error on a first attempt and success on a resumed one.</summary>
+public sealed class DeleteDiskInternalSnapshotHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILifecycleHandler
+{
+    public string Kind => Kinds.VirtualMachineDisk;
+    public string Key => "deleteDiskInternalSnapshot";
+
+    public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return StorageFailures.GuardAsync($"Deleting an internal snapshot of disk {context.Name}", Key, context.NodeName, async () =>
+        {
+            var node = context.NodeName;
+            var (disk, snapshot) = await DiskInternalSnapshots.PrepareAsync(libvirt, qemuImg, context, Key, cancellationToken).ConfigureAwait(false);
+            if (!DiskInternalSnapshots.Has(disk.Info, snapshot))
+            {
+                if (context.Attempt > 1)
+                {
+                    return HandlerResult.Succeeded(DiskVolumeSteps.View(libvirt.Connection, disk.Info, disk.Place),
+                        message: $"Internal snapshot {snapshot} of disk {context.Name} is already gone on node {node}.");
+                }
+
+                throw new StorageRefusedException(ErrorClasses.LibvirtError,
+                    $"Disk {context.Name} ({disk.Path}) on node {node} has no internal snapshot named {snapshot} " +
+                    $"(it has: {RevertDiskInternalSnapshotHandler.Names(disk.Info)}). Nothing was changed.");
+            }
+
+            DiskInternalSnapshots.RefuseLive(libvirt, disk, Key, node);
+            await qemuImg.SnapshotDeleteAsync(disk.Path, snapshot, cancellationToken).ConfigureAwait(false);
+            var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return HandlerResult.Succeeded(DiskVolumeSteps.View(libvirt.Connection, info, disk.Place),
+                message: $"Internal snapshot {snapshot} of disk {context.Name} was deleted on node {node} ({disk.Path}).");
+        });
+    }
+}
