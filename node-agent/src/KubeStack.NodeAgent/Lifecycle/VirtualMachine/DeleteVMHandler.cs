@@ -96,7 +96,7 @@ public sealed class DeleteVMHandler(VmHost host) : ILifecycleHandler
                 VmDisks.Delete(host.Connection, resolved.FullPath!);
             }
 
-            var flags = DomainUndefineFlags.ManagedSave | DomainUndefineFlags.CheckpointsMetadata;
+            var flags = DomainUndefineFlags.ManagedSave;
             if (snapshots)
             {
                 flags |= DomainUndefineFlags.SnapshotsMetadata;
