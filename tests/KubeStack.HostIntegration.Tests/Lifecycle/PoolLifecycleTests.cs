@@ -230,4 +230,30 @@ public sealed class PoolLifecycleTests
         Assert.Equal(400, failed.Spec.Status!.Code);
         Assert.Null(agent.Connection.TryLookupStoragePoolByName(name));
     }
+    [LabFact]
+    public async Task CreatePool_of_type_nfs_that_cannot_mount_fails_with_LibvirtError_and_undoes_its_definition_and_mount_point()
+    {
+        await using var agent = await StorageAgentHarness.StartAsync();
+        using var cleanup = new LibvirtCleanup(agent.Connection);
+        var name = cleanup.Pool(LabEnvironment.UniqueName("pool"));
+        var cstorName = "kst" + Guid.NewGuid().ToString("N")[..12];
+        var mountPoint = cleanup.PathToDelete($"/var/lib/libvirt/cstor/{cstorName}");
+
+        // nothing serves NFS on 127.0.0.1 here (and mount.nfs may be missing): libvirt's mount fails
+        await agent.ApplyAsync(Pool, name, "createPool", new JsonObject
+        {
+            ["type"] = "nfs",
+            ["content"] = "vmd",
+            ["url"] = "127.0.0.1:/exports/kst-none",
+            ["opt"] = "nolock,soft,timeo=10,retrans=1",
+            ["uuid"] = cstorName,
+        });
+        var failed = await agent.FinishedAsync(Pool, name, "createPool");
+
+        Assert.Equal((RequestPhase.Failed, ErrorClasses.LibvirtError), (failed.Status!.Lifecycle!.Phase, failed.Status.Lifecycle.Reason));
+        Assert.Contains("libvirt says", failed.Status.Lifecycle.Message, StringComparison.Ordinal);
+        Assert.Equal("Warning", (await agent.EventAsync(name, ErrorClasses.LibvirtError)).Type);
+        Assert.Null(agent.Connection.TryLookupStoragePoolByName(name));
+        Assert.False(Directory.Exists(mountPoint), $"{mountPoint} made by this attempt must be removed");
+    }
 }
