@@ -10,22 +10,22 @@ public sealed class PoolViewTests
 {
     private static PoolSnapshot Snapshot(string type = "dir", StoragePoolState state = StoragePoolState.Running, IReadOnlyList<string>? volumes = null,
         string? format = null) => new()
-    {
-        Name = "pool1",
-        Uuid = Guid.Parse("6f1c2a44-0d7a-4f0e-9a57-2a1de3b4b001"),
-        LibvirtType = type,
-        TargetPath = "/mnt/localfs/pool1",
-        SourceHost = type == "netfs" ? "10.0.0.2" : null,
-        SourceDir = type == "netfs" ? "/exports/a" : null,
-        SourceFormat = format,
-        State = state,
-        Persistent = true,
-        Autostart = false,
-        Capacity = 100,
-        Allocation = 40,
-        Available = 60,
-        Volumes = volumes ?? ["a", "b"],
-    };
+        {
+            Name = "pool1",
+            Uuid = Guid.Parse("6f1c2a44-0d7a-4f0e-9a57-2a1de3b4b001"),
+            LibvirtType = type,
+            TargetPath = "/mnt/localfs/pool1",
+            SourceHost = type == "netfs" ? "10.0.0.2" : null,
+            SourceDir = type == "netfs" ? "/exports/a" : null,
+            SourceFormat = format,
+            State = state,
+            Persistent = true,
+            Autostart = false,
+            Capacity = 100,
+            Allocation = 40,
+            Available = 60,
+            Volumes = volumes ?? ["a", "b"],
+        };
 
     [Fact]
     public void The_view_has_the_seeds_flat_string_fields_from_libvirt_and_the_request()
