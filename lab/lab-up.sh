@@ -209,7 +209,7 @@ PROMPT 0
 TIMEOUT 0
 LABEL lab
   KERNEL /boot/vmlinuz
-  APPEND initrd=/boot/initrd.gz console=ttyS0 nokaslr quiet lab_boot=iso
+  APPEND initrd=/boot/initrd.gz console=ttyS0 nokaslr no_timer_check quiet lab_boot=iso
 CFG
   echo "KubeStack lab guest installer CD" >"$tree/README.TXT"
   xorriso -as mkisofs -quiet -o "$out.tmp" -V KUBESTACK_LAB -R -J \

@@ -28,7 +28,7 @@ public static class LabGuest
                 new XElement("type", new XAttribute("arch", "x86_64"), new XAttribute("machine", "pc"), "hvm"),
                 new XElement("kernel", LabEnvironment.Kernel),
                 new XElement("initrd", LabEnvironment.Initrd),
-                new XElement("cmdline", "console=ttyS0 nokaslr quiet")),
+                new XElement("cmdline", "console=ttyS0 nokaslr no_timer_check quiet")),
             new XElement("features", new XElement("acpi")),
             new XElement("on_poweroff", "destroy"),
             new XElement("on_reboot", "restart"),
