@@ -123,7 +123,7 @@ internal static class CatalogRequests
 }
 
 /// <summary>An API emulator with the repository's CRDs, plus helpers for doslab.io objects and agent Leases.</summary>
-internal sealed class Cluster : IAsyncDisposable
+public sealed class Cluster : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -297,7 +297,7 @@ internal sealed class Cluster : IAsyncDisposable
 }
 
 /// <summary>The operator's webhook in development mode (self-signed) on a free loopback port, and an HTTPS client trusting it.</summary>
-internal sealed class WebhookHost : IAsyncDisposable
+public sealed class WebhookHost : IAsyncDisposable
 {
     private WebhookHost(OperatorRuntime runtime, HttpClient http)
     {
