@@ -86,7 +86,7 @@ public static class OvsdbJson
                     JsonValueKind.String => v.GetValue<string>(),
                     JsonValueKind.True => true,
                     JsonValueKind.False => false,
-                    JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : v.GetValue<double>(),
+                    JsonValueKind.Number => Number(v),
                     _ => null,
                 };
             case JsonArray { Count: 2 } a when a[0] is JsonValue tag && tag.GetValueKind() == JsonValueKind.String:
@@ -112,6 +112,14 @@ public static class OvsdbJson
             default:
                 throw new FormatException($"unexpected OVSDB value {node.ToJsonString()}");
         }
+    }
+
+    private static object Number(JsonValue v)
+    {
+        var text = v.ToJsonString();
+        // two returns, not ?: (which would widen the long to double)
+        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return l;
+        return double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
     }
 
     /// <summary>Quotes a string for the tools' value syntax (<c>match="..."</c>): double quotes, with " and \ escaped.</summary>
