@@ -86,8 +86,8 @@ public sealed class WebhookTests : IClassFixture<WebhookFixture>
     [Fact]
     public async Task An_operation_of_another_kind_is_refused()
     {
-        var response = await _webhook.ReviewAsync("CREATE", Kinds.VirtualMachinePool, "p1", CatalogRequests.Spec("createDisk", new JsonObject()));
-        AssertDenied(response, "VirtualMachinePool 'p1': operation 'createDisk' does not belong to VirtualMachinePool; it is an operation of VirtualMachineDisk, so create or use a VirtualMachineDisk for it (rule wrongKind).");
+        var response = await _webhook.ReviewAsync("CREATE", Kinds.VirtualMachinePool, "pooltest1", CatalogRequests.Spec("createDisk", new JsonObject()));
+        AssertDenied(response, "VirtualMachinePool 'pooltest1': operation 'createDisk' does not belong to VirtualMachinePool; it is an operation of VirtualMachineDisk, so create or use a VirtualMachineDisk for it (rule wrongKind).");
     }
 
     private static JsonObject CreateDisk(string pool) => CatalogRequests.Spec("createDisk", new JsonObject
@@ -139,10 +139,10 @@ public sealed class WebhookTests : IClassFixture<WebhookFixture>
     [Fact]
     public async Task An_update_operation_on_an_object_never_created_is_refused()
     {
-        var response = await _webhook.ReviewAsync("CREATE", Kinds.VirtualMachine, "vm1", CatalogRequests.Spec("startVM", new JsonObject()));
+        var response = await _webhook.ReviewAsync("CREATE", Kinds.VirtualMachine, "vmtest1", CatalogRequests.Spec("startVM", new JsonObject()));
         var message = (string?)response["status"]?["message"];
         Assert.False((bool)response["allowed"]!);
-        Assert.StartsWith("VirtualMachine 'vm1': startVM needs an existing VirtualMachine, but this one has not been created on any node yet (", message, StringComparison.Ordinal);
+        Assert.StartsWith("VirtualMachine 'vmtest1': startVM needs an existing VirtualMachine, but this one has not been created on any node yet (", message, StringComparison.Ordinal);
         Assert.Equal(404, (int)response["status"]!["code"]!);
     }
 
@@ -152,14 +152,14 @@ public sealed class WebhookTests : IClassFixture<WebhookFixture>
         var old = new JsonObject
         {
             ["kind"] = Kinds.VirtualMachine,
-            ["metadata"] = new JsonObject { ["name"] = "vm1", ["generation"] = 1, ["labels"] = new JsonObject { [Labels.EventId] = "ev-1" } },
+            ["metadata"] = new JsonObject { ["name"] = "vmtest1", ["generation"] = 1, ["labels"] = new JsonObject { [Labels.EventId] = "ev-1" } },
             ["spec"] = new JsonObject { ["lifecycle"] = new JsonObject { ["startVM"] = new JsonObject() }, ["domain"] = new JsonObject() },
             ["status"] = new JsonObject { ["nodeName"] = "node1", ["lifecycle"] = new JsonObject { ["key"] = "startVM", ["eventId"] = "ev-1", ["phase"] = "Running", ["generation"] = 1 } },
         };
         var spec = CatalogRequests.Spec("stopVM", new JsonObject());
         spec["domain"] = new JsonObject();
-        var response = await _webhook.ReviewAsync("UPDATE", Kinds.VirtualMachine, "vm1", spec, old);
-        AssertDenied(response, "VirtualMachine 'vm1': request 'startVM' (event ev-1) is still running on node node1; submit 'stopVM' after it ends (when spec.lifecycle is removed). One request at a time per object.", 409);
+        var response = await _webhook.ReviewAsync("UPDATE", Kinds.VirtualMachine, "vmtest1", spec, old);
+        AssertDenied(response, "VirtualMachine 'vmtest1': request 'startVM' (event ev-1) is still running on node node1; submit 'stopVM' after it ends (when spec.lifecycle is removed). One request at a time per object.", 409);
     }
 
     [Fact]
