@@ -127,6 +127,7 @@ public static class AgentHost
             },
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<AgentService>();
+        builder.Services.AddHostedService<NodeHeartbeat>(); // the operator's liveness and capacity signal (docs/operator.md)
         configure?.Invoke(builder.Services, options);
         return builder.Build();
     }
