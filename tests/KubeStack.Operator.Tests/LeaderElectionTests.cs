@@ -68,6 +68,8 @@ public sealed class LeaderElectionTests
         for (var i = 0; i < 5; i++)
         {
             await cluster.WaitForAsync(Kinds.VirtualMachinePool, $"before-{i}", o => o.Status?.Lifecycle?.Phase == RequestPhase.Accepted, "accept");
+            // The Event follows the status write; let the first leader finish it before it is stopped.
+            Assert.NotEmpty(await AcceptedEventsAsync(cluster, $"before-{i}"));
         }
 
         Assert.False(two.Leader.IsLeader);
@@ -96,20 +98,26 @@ public sealed class LeaderElectionTests
         Assert.Equal(5, one.AcceptedCount);
         foreach (var name in Enumerable.Range(0, 5).SelectMany(i => new[] { $"before-{i}", $"after-{i}" }))
         {
-            // The Event follows the status write: wait for it to be recorded, then there must be exactly one.
-            var accepted = new List<Corev1Event>();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (accepted.Count == 0 && DateTime.UtcNow < deadline)
-            {
-                accepted = (await cluster.EventsAsync(name)).Where(e => e.Reason == "LifecycleAccepted").ToList();
-                if (accepted.Count == 0)
-                {
-                    await Task.Delay(100);
-                }
-            }
-
+            var accepted = await AcceptedEventsAsync(cluster, name);
             Assert.Single(accepted);
             Assert.Equal(1, accepted[0].Count ?? 1);
+        }
+    }
+
+    /// <summary>The LifecycleAccepted Events of an object, waiting up to 10 s for the first one to be recorded.</summary>
+    private static async Task<List<Corev1Event>> AcceptedEventsAsync(Cluster cluster, string name)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            IReadOnlyList<Corev1Event> events = await cluster.EventsAsync(name);
+            var accepted = events.Where(e => e.Reason == "LifecycleAccepted").ToList();
+            if (accepted.Count > 0 || DateTime.UtcNow > deadline)
+            {
+                return accepted;
+            }
+
+            await Task.Delay(100);
         }
     }
 }
