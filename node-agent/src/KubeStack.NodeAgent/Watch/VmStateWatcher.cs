@@ -192,6 +192,13 @@ public sealed partial class VmStateWatcher
         ObservedState? observed;
         using (var domain = _libvirt.Connection.TryLookupDomainByName(key.Name))
         {
+            if (domain is not null && IsStartingUp(domain.GetState()))
+            {
+                // QEMU starts with its vCPUs paused and libvirt resumes them a moment later: a transient state, not a
+                // change to report. The Resumed event (or the next resync) brings the settled state.
+                return false;
+            }
+
             observed = domain is null ? null : VmHost.Observe(domain);
         }
 
@@ -287,6 +294,9 @@ public sealed partial class VmStateWatcher
 
     private static bool IsBusy(KubeStackResource obj) =>
         obj.Spec.Lifecycle is not null || obj.Status?.Lifecycle?.Phase == RequestPhase.Running;
+
+    /// <summary>Paused with reason VIR_DOMAIN_PAUSED_STARTING_UP (11): the domain is being started.</summary>
+    private static bool IsStartingUp(DomainStateInfo state) => state.State == DomainState.Paused && state.Reason == 11;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The VM watcher cannot reach libvirt yet: {Reason}; retrying.")]
     private partial void LogConnectFailed(string reason);
