@@ -6,18 +6,19 @@ using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
-using KubeStack.NodeAgent.Runtime;
 using KubeStack.NodeAgent.Runtime.Testing;
+using KubeStack.NodeAgent.Runtime;
 using KubeStack.NodeAgent.Watch;
 using KubeStack.Runtime.Events;
+using KubeStack.Runtime.Hosting;
 using KubeStack.Runtime.Informers;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Json;
+using Serilog;
 
 namespace KubeStack.NodeAgent.Hosting;
 
@@ -78,7 +79,7 @@ public static class AgentHost
         });
 
         var catalog = CatalogLoader.Default;
-        var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig));
+        var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig, "agent"));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton(kubernetes);

@@ -1,10 +1,11 @@
 using k8s;
+using KubeStack.Runtime.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Json;
+using Serilog;
 
 namespace KubeStack.Operator.Hosting;
 
@@ -55,7 +56,7 @@ public static class OperatorHost
                 logging.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
         });
-        var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig));
+        var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig, "operator"));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(kubernetes);
         builder.Services.AddSingleton(sp => new OperatorRuntime(kubernetes, options, sp.GetRequiredService<ILoggerFactory>()));

@@ -1,12 +1,13 @@
 using k8s;
 using k8s.Exceptions;
 
-namespace KubeStack.Operator.Hosting;
+namespace KubeStack.Runtime.Hosting;
 
-/// <summary>The operator's one Kubernetes client: kubeconfig file when given, else in-cluster, else ~/.kube/config.</summary>
+/// <summary>Builds the one Kubernetes client a component (agent, operator) uses: a new client per call is an anti-pattern.</summary>
 public static class KubernetesConnection
 {
-    public static KubernetesClientConfiguration Configuration(string? kubeconfig)
+    /// <summary>From the kubeconfig file when given, else in-cluster, else ~/.kube/config.</summary>
+    public static KubernetesClientConfiguration Configuration(string? kubeconfig, string component = "component")
     {
         if (!string.IsNullOrWhiteSpace(kubeconfig))
         {
@@ -29,10 +30,13 @@ public static class KubernetesConnection
             return FromFile(home);
         }
 
-        throw new ArgumentException("No Kubernetes API to talk to: pass --kubeconfig <file>, set KUBECONFIG, or run the operator in a cluster.");
+        throw new ArgumentException($"No Kubernetes API to talk to: pass --kubeconfig <file>, set KUBECONFIG, or run the {component} in a cluster.");
     }
 
-    /// <summary>A plain-http server without credentials (the API emulator, kubectl proxy) is built by hand: the client refuses it.</summary>
+    /// <summary>
+    /// The client refuses a context whose user has no credentials; a plain-http server without authentication
+    /// (the API emulator, <c>kubectl proxy</c>) legitimately has none, so that case is built by hand.
+    /// </summary>
     private static KubernetesClientConfiguration FromFile(string path)
     {
         try
