@@ -1,3 +1,4 @@
+using KubeStack.ApiEmulator;
 using KubeStack.Contracts.Resources;
 
 namespace KubeStack.Operator.Tests;

@@ -2,10 +2,11 @@ using System.Text;
 using CliWrap;
 using CliWrap.Buffered;
 
-namespace KubeStack.Operator.Tests;
+namespace KubeStack.ApiEmulator;
 
-/// <summary>Runs the real kubectl (/usr/bin/kubectl) against an emulator through a temporary kubeconfig. Argument arrays, no shell.</summary>
-internal sealed class Kubectl : IDisposable
+/// <summary>Runs the real kubectl (/usr/bin/kubectl) against an emulator through a temporary kubeconfig. Argument arrays, no shell.
+/// Shared by the test suites that hold the emulator to kubectl (emulator, operator).</summary>
+public sealed class Kubectl : IDisposable
 {
     public const string Path = "/usr/bin/kubectl";
     readonly string _dir;
@@ -13,7 +14,7 @@ internal sealed class Kubectl : IDisposable
 
     public static bool Available => File.Exists(Path);
 
-    public Kubectl(KubeStack.ApiEmulator.ApiEmulator api)
+    public Kubectl(ApiEmulator api)
     {
         _dir = Directory.CreateTempSubdirectory("kubestack-kubectl-").FullName;
         KubeconfigPath = api.WriteKubeconfig(System.IO.Path.Combine(_dir, "kubeconfig"));
@@ -40,19 +41,27 @@ internal sealed class Kubectl : IDisposable
 
     public Task<Result> RunAsync(params string[] args) => RunAsync(args, null);
 
-    /// <summary>Runs kubectl and asserts exit code 0.</summary>
+    /// <summary>Runs kubectl; a non-zero exit code throws <see cref="InvalidOperationException"/> (a test failure) with the output.</summary>
     public async Task<string> OkAsync(params string[] args)
     {
         var r = await RunAsync(args, null);
-        Assert.True(r.ExitCode == 0, $"kubectl {string.Join(' ', args)} failed: {r}");
+        EnsureSuccess(r, args);
         return r.Stdout;
     }
 
     public async Task<string> OkStdinAsync(string stdin, params string[] args)
     {
         var r = await RunAsync(args, stdin);
-        Assert.True(r.ExitCode == 0, $"kubectl {string.Join(' ', args)} failed: {r}");
+        EnsureSuccess(r, args);
         return r.Stdout;
+    }
+
+    private static void EnsureSuccess(Result result, string[] args)
+    {
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kubectl {string.Join(' ', args)} failed: {result}");
+        }
     }
 
     public void Dispose()
