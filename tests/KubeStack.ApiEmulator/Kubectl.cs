@@ -16,9 +16,19 @@ public sealed class Kubectl : IDisposable
 
     public Kubectl(ApiEmulator api)
     {
+        ArgumentNullException.ThrowIfNull(api);
         _dir = Directory.CreateTempSubdirectory("kubestack-kubectl-").FullName;
         KubeconfigPath = api.WriteKubeconfig(System.IO.Path.Combine(_dir, "kubeconfig"));
     }
+
+    private Kubectl(string kubeconfig)
+    {
+        _dir = Directory.CreateTempSubdirectory("kubestack-kubectl-").FullName;
+        KubeconfigPath = kubeconfig;
+    }
+
+    /// <summary>kubectl against any cluster (a real one, e.g. K3s) through its kubeconfig file.</summary>
+    public static Kubectl ForKubeconfig(string kubeconfig) => new(kubeconfig);
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr)
     {
