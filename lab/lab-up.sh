@@ -81,7 +81,8 @@ start_daemon() {
 # ---------------------------------------------------------------- component: libvirt
 
 up_libvirt() {
-  ensure_packages libvirt-daemon-system libvirt-clients libvirt0 qemu-system-x86 qemu-utils
+  # libxml2-utils: xmllint, which virt-xml-validate (libvirt-clients) runs for the schema checks of generated XML
+  ensure_packages libvirt-daemon-system libvirt-clients libvirt0 qemu-system-x86 qemu-utils libxml2-utils iproute2
   mkdir -p /var/lib/libvirt/images /var/log/libvirt /run/libvirt
 
   if [[ -S $LIBVIRT_SOCK ]] && ! pidfile_alive "$LAB_RUN/libvirtd.pid" && virsh -c qemu:///system version >/dev/null 2>&1; then
