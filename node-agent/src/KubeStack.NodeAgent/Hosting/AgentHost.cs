@@ -16,9 +16,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog.Events;
-using Serilog.Formatting.Json;
-using Serilog;
 
 namespace KubeStack.NodeAgent.Hosting;
 
@@ -28,26 +25,7 @@ public static class AgentHost
     public const string Component = "kubestack-node-agent";
 
     /// <summary>Runs the agent; returns the process exit code (2 for a configuration error).</summary>
-    public static async Task<int> RunAsync(string[] args)
-    {
-        IHost host;
-        try
-        {
-            host = Build(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync($"{Component}: {ex.Message}").ConfigureAwait(false);
-            return 2;
-        }
-
-        using (host)
-        {
-            await host.RunAsync().ConfigureAwait(false);
-        }
-
-        return Environment.ExitCode;
-    }
+    public static Task<int> RunAsync(string[] args) => ComponentHost.RunAsync(Component, () => Build(args));
 
     /// <summary>
     /// The host: configuration (command line, environment), Serilog console logging (JSON when
@@ -62,21 +40,7 @@ public static class AgentHost
         var crash = EnvironmentCrashInjector.FromEnvironment();
 
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog((_, logging) =>
-        {
-            logging.MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
-                .Enrich.FromLogContext();
-            if (options.JsonLogs)
-            {
-                logging.WriteTo.Console(new JsonFormatter(renderMessage: true));
-            }
-            else
-            {
-                logging.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-            }
-        });
+        builder.Services.AddConsoleLogging(options.JsonLogs);
 
         var catalog = CatalogLoader.Default;
         var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig, "agent"));

@@ -3,9 +3,6 @@ using KubeStack.Runtime.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serilog.Events;
-using Serilog.Formatting.Json;
-using Serilog;
 
 namespace KubeStack.Operator.Hosting;
 
@@ -15,47 +12,14 @@ public static class OperatorHost
     public const string Component = "kubestack-operator";
 
     /// <summary>Runs the operator; returns the exit code (2 for a configuration error).</summary>
-    public static async Task<int> RunAsync(string[] args)
-    {
-        IHost host;
-        try
-        {
-            host = Build(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync($"{Component}: {ex.Message}").ConfigureAwait(false);
-            return 2;
-        }
-
-        using (host)
-        {
-            await host.RunAsync().ConfigureAwait(false);
-        }
-
-        return Environment.ExitCode;
-    }
+    public static Task<int> RunAsync(string[] args) => ComponentHost.RunAsync(Component, () => Build(args));
 
     public static IHost Build(string[] args)
     {
         var builder = Host.CreateApplicationBuilder(args);
         var options = OperatorOptions.FromConfiguration(builder.Configuration);
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog((_, logging) =>
-        {
-            logging.MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
-                .Enrich.FromLogContext();
-            if (options.JsonLogs)
-            {
-                logging.WriteTo.Console(new JsonFormatter(renderMessage: true));
-            }
-            else
-            {
-                logging.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-            }
-        });
+        builder.Services.AddConsoleLogging(options.JsonLogs);
         var kubernetes = new Kubernetes(KubernetesConnection.Configuration(options.Kubeconfig, "operator"));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(kubernetes);
