@@ -89,6 +89,8 @@ public sealed class LeaderElectionTests
         for (var i = 0; i < 5; i++)
         {
             await cluster.WaitForAsync(Kinds.VirtualMachinePool, $"after-{i}", o => o.Status?.Lifecycle?.Phase == RequestPhase.Accepted, "accept after failover");
+            // As above: the Event follows the status write; let the second leader record it before it is stopped.
+            Assert.NotEmpty(await AcceptedEventsAsync(cluster, $"after-{i}"));
         }
 
         await stopTwo.CancelAsync();

@@ -8,7 +8,7 @@ namespace KubeStack.NodeAgent.Libvirt;
 /// domain, destroying a stopped one or suspending a paused one give <see cref="LibvirtException.IsOperationInvalid"/>.
 /// Dispose it when done (it holds a libvirt reference).
 /// </summary>
-public sealed unsafe class LibvirtDomain : IDisposable
+public sealed unsafe partial class LibvirtDomain : IDisposable
 {
     private readonly LibvirtConnection _conn;
     private readonly DomainHandle _handle;

@@ -3,7 +3,7 @@ using KubeStack.NodeAgent.Libvirt.Native;
 namespace KubeStack.NodeAgent.Libvirt;
 
 /// <summary>A domain snapshot (virDomainSnapshotPtr). Method names follow the libvirt calls. Dispose when done.</summary>
-public sealed class LibvirtDomainSnapshot : IDisposable
+public sealed partial class LibvirtDomainSnapshot : IDisposable
 {
     private readonly LibvirtConnection _conn;
     private readonly DomainSnapshotHandle _handle;

@@ -3,7 +3,7 @@ using KubeStack.NodeAgent.Libvirt.Native;
 namespace KubeStack.NodeAgent.Libvirt;
 
 /// <summary>A libvirt storage pool (virStoragePoolPtr). Method names follow the libvirt calls. Dispose when done.</summary>
-public sealed unsafe class LibvirtStoragePool : IDisposable
+public sealed unsafe partial class LibvirtStoragePool : IDisposable
 {
     private readonly LibvirtConnection _conn;
     private readonly StoragePoolHandle _handle;

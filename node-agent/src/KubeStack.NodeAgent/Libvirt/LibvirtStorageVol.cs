@@ -3,7 +3,7 @@ using KubeStack.NodeAgent.Libvirt.Native;
 namespace KubeStack.NodeAgent.Libvirt;
 
 /// <summary>A libvirt storage volume (virStorageVolPtr). Method names follow the libvirt calls. Dispose when done.</summary>
-public sealed class LibvirtStorageVol : IDisposable
+public sealed partial class LibvirtStorageVol : IDisposable
 {
     private readonly LibvirtConnection _conn;
 
