@@ -127,6 +127,37 @@ build_initramfs() {
   local root; root=$(mktemp -d "$LAB_STATE/initramfs.XXXXXX")
   mkdir -p "$root"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,run,lib/modules}
   cp /bin/busybox "$root/bin/busybox"
+  # QEMU guest agent (Debian's qemu-ga staged by stage_guest_agent, with the libraries it links) and a root account
+  # for it to change (setGuestPassword, injectSshKey); the init starts it only when the domain has the channel
+  if [[ -x $LAB_STATE/qga/usr/sbin/qemu-ga ]]; then
+    mkdir -p "$root/usr/sbin" "$root/root" "$root/var"
+    cp "$LAB_STATE/qga/usr/sbin/qemu-ga" "$root/usr/sbin/qemu-ga"
+    local lib
+    for lib in $(ldd "$LAB_STATE/qga/usr/sbin/qemu-ga" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+    printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
+    printf 'root:x:0:\n' >"$root/etc/group"
+    printf 'passwd: files\ngroup: files\nshadow: files\n' >"$root/etc/nsswitch.conf"
+    chmod 600 "$root/etc/shadow"
+    chmod 700 "$root/root"
+    # qemu-ga's guest-set-user-password runs chpasswd, which busybox-static lacks: a stand-in reading user:password
+    # lines (-e: already hashed) that writes a SHA-512 crypt hash into /etc/shadow, as shadow-utils' chpasswd does
+    cat >"$root/sbin/chpasswd" <<'CHPASSWD'
+#!/bin/sh
+crypted=0; [ "$1" = -e ] && crypted=1
+while IFS= read -r line; do
+  user=${line%%:*} pw=${line#*:}
+  grep -q "^$user:" /etc/shadow || { echo "chpasswd: unknown user $user" >&2; exit 1; }
+  if [ $crypted = 1 ]; then hash=$pw; else hash=$(printf '%s\n' "$pw" | mkpasswd -m sha512 -P 0) || exit 1; fi
+  awk -F: -v OFS=: -v u="$user" -v h="$hash" '$1 == u { $2 = h } { print }' /etc/shadow >/etc/shadow.new || exit 1
+  chmod 600 /etc/shadow.new && mv /etc/shadow.new /etc/shadow
+done
+CHPASSWD
+    chmod 755 "$root/sbin/chpasswd"
+  fi
 
   [[ -s /lib/modules/$kver/modules.dep ]] || depmod "$kver"
   # module load order: --show-depends lists dependencies first; keep the first occurrence of each
@@ -178,6 +209,12 @@ online_cpus() { for f in /sys/devices/system/cpu/cpu[0-9]*/online; do [ -f "$f" 
 # comma-separated entries of directory $1 matching the extended regex $2 (and not matching $3 when given)
 list() { ls "$1" 2>/dev/null | grep -E "$2" | grep -vE "${3:-^$}" | tr '\n' ',' | sed 's/,$//'; }
 online_cpus
+# the guest agent on the virtio-serial port named org.qemu.guest_agent.0 (present only when the domain has the channel)
+for p in /sys/class/virtio-ports/*; do
+  [ -x /usr/sbin/qemu-ga ] && [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
+  /usr/sbin/qemu-ga -d -m virtio-serial -p "/dev/${p##*/}" -t /run -f /run/qemu-ga.pid -l /tmp/qemu-ga.log \
+    && echo "LAB-GUEST-AGENT started port=${p##*/}"
+done
 echo "LAB-GUEST-BOOTED kernel=$(uname -r) source=$source modules=$loaded cpus_online=$(cat /sys/devices/system/cpu/online)"
 n=0
 while true; do
@@ -260,6 +297,24 @@ XML
   fi
 }
 
+# Debian's qemu-guest-agent binary, unpacked (not installed: the host runs no agent) into $LAB_STATE/qga for the guest
+# initramfs; without it (no Debian mirror) the guest simply has no agent and the agent tests take the no-agent path
+stage_guest_agent() {
+  local d=$LAB_STATE/qga tmp
+  [[ -x $d/usr/sbin/qemu-ga ]] && return 0
+  ensure_packages libglib2.0-0 libnuma1 libudev1 liburing2
+  tmp=$(mktemp -d "$LAB_STATE/qga-deb.XXXXXX")
+  chmod 755 "$tmp"
+  if (cd "$tmp" && apt-get download -q qemu-guest-agent >/dev/null 2>&1) && dpkg-deb -x "$tmp"/qemu-guest-agent_*.deb "$tmp/root"; then
+    mkdir -p "$d/usr/sbin"
+    cp "$tmp/root/usr/sbin/qemu-ga" "$d/usr/sbin/qemu-ga.tmp" && mv "$d/usr/sbin/qemu-ga.tmp" "$d/usr/sbin/qemu-ga"
+    log "guest agent staged: $("$d/usr/sbin/qemu-ga" --version 2>/dev/null | head -n1)"
+  else
+    log "qemu-guest-agent could not be downloaded: the lab guest has no guest agent"
+  fi
+  rm -rf "$tmp"
+}
+
 up_guest() {
   # linux-image-amd64 only provides the guest kernel and its modules (never booted on this host)
   ensure_packages linux-image-amd64 busybox-static cpio kmod xz-utils isolinux syslinux-common xorriso
@@ -269,7 +324,8 @@ up_guest() {
   # rebuild when the kernel, busybox or the guest recipe (the build functions and the module list) changed; other
   # edits of this script (new components) keep the built guest
   local inputs
-  inputs=$( { cat "/boot/vmlinuz-$kver" /bin/busybox; declare -f build_initramfs build_iso; echo "${GUEST_MODULES[*]}"; } | sha256sum | awk '{print $1}')
+  stage_guest_agent
+  inputs=$( { cat "/boot/vmlinuz-$kver" /bin/busybox; cat "$LAB_STATE/qga/usr/sbin/qemu-ga" 2>/dev/null; declare -f build_initramfs build_iso; echo "${GUEST_MODULES[*]}"; } | sha256sum | awk '{print $1}')
   if [[ -f $LAB_STATE/guest.inputs && $(cat "$LAB_STATE/guest.inputs") == "$inputs" && -f $LAB_STATE/initrd.gz && -f $LAB_STATE/vmlinuz && -f $LAB_STATE/lab.iso ]]; then
     log "guest up to date (kernel $kver)"
   else
