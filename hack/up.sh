@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 # Overrides (for tests of this script): KUBESTACK_STATE_DIR, KUBESTACK_SKIP_BUILD=1, KUBESTACK_EMULATOR_DLL, KUBESTACK_BUILD_CONFIG,
 # KUBESTACK_API_ONLY=1 (only the API and the CRDs: no host lab, agent or quickstart), KUBESTACK_NODE (default: this host's name),
-# KUBESTACK_SKIP_QUICKSTART=1 (the stack without the demo VM).
+# KUBESTACK_SKIP_QUICKSTART=1 (the stack without the demo VM), KUBESTACK_OPERATOR_DLL, KUBESTACK_WITH_OPERATOR=1 (the operator even with KUBESTACK_API_ONLY=1).
 STATE_DIR=${KUBESTACK_STATE_DIR:-.kubestack}
 PID_DIR=$STATE_DIR/pids
 LOG_DIR=$STATE_DIR/logs
@@ -19,6 +19,7 @@ STACK_KUBECONFIG=$STATE_DIR/kubeconfig
 BUILD_CONFIG=${KUBESTACK_BUILD_CONFIG:-Release}
 EMULATOR_DLL=${KUBESTACK_EMULATOR_DLL:-tests/KubeStack.ApiEmulator/bin/$BUILD_CONFIG/net10.0/KubeStack.ApiEmulator.dll}
 AGENT_DLL=node-agent/src/KubeStack.NodeAgent/bin/$BUILD_CONFIG/net10.0/KubeStack.NodeAgent.dll
+OPERATOR_DLL=${KUBESTACK_OPERATOR_DLL:-operator/src/KubeStack.Operator/bin/$BUILD_CONFIG/net10.0/KubeStack.Operator.dll}
 API_ONLY=${KUBESTACK_API_ONLY:-0}
 NODE=${KUBESTACK_NODE:-$(hostname | tr '[:upper:]' '[:lower:]')}
 SERIAL_DIR=/var/lib/libvirt/kubestack/serial
@@ -73,8 +74,11 @@ build() {
   log "building the API emulator ($BUILD_CONFIG)"
   dotnet build tests/KubeStack.ApiEmulator/KubeStack.ApiEmulator.csproj -c "$BUILD_CONFIG" -nologo -v q
   if [[ $API_ONLY != 1 ]]; then
-    log "building the node agent ($BUILD_CONFIG)"
+    log "building the node agent and the operator ($BUILD_CONFIG)"
     dotnet build node-agent/src/KubeStack.NodeAgent/KubeStack.NodeAgent.csproj -c "$BUILD_CONFIG" -nologo -v q
+    dotnet build operator/src/KubeStack.Operator/KubeStack.Operator.csproj -c "$BUILD_CONFIG" -nologo -v q
+  elif [[ ${KUBESTACK_WITH_OPERATOR:-0} == 1 ]]; then
+    dotnet build operator/src/KubeStack.Operator/KubeStack.Operator.csproj -c "$BUILD_CONFIG" -nologo -v q
   fi
 }
 
@@ -127,10 +131,56 @@ apply_crds() {
   kubectl_stack wait --for condition=established --timeout=60s crd --all > /dev/null
 }
 
+# start_operator: the operator with its admission webhook on loopback (a self-signed development certificate; its CA is
+# written to .kubestack/webhook-ca.pem) and, on the emulator, the ValidatingWebhookConfiguration that makes the API call it,
+# so `kubectl apply` of a bad request is refused with the field and the rule. Leader election runs as in a cluster.
 start_operator() {
-  # The operator (operator/src/KubeStack.Operator) has no runnable host yet; its issue adds the start here:
-  #   start_bg operator KubeStack.Operator.dll dotnet <dll> --kubeconfig "$STACK_KUBECONFIG"
-  log "operator: not runnable yet, skipped"
+  if [[ $API_ONLY == 1 && ${KUBESTACK_WITH_OPERATOR:-0} != 1 ]]; then log "operator: skipped (KUBESTACK_API_ONLY=1)"; return; fi
+  if running operator; then log "operator already running (pid $(cat "$PID_DIR/operator.pid"))"; return; fi
+  [[ -f $OPERATOR_DLL ]] || die "$OPERATOR_DLL missing after the build"
+  kubectl_stack create namespace kubestack-system --dry-run=client -o yaml | kubectl_stack apply -f - > /dev/null
+  rm -f "$STATE_DIR/webhook-ca.pem"
+  start_bg operator KubeStack.Operator.dll dotnet "$OPERATOR_DLL" --kubeconfig "$STACK_KUBECONFIG" \
+    --webhook-dev-cert true --webhook-dev-ca-out "$STATE_DIR/webhook-ca.pem" --webhook-address 127.0.0.1 --webhook-port 0 \
+    --leader-namespace kubestack-system --identity "operator-$NODE"
+  wait_for_log operator "Admission webhook serving on" 60
+  wait_for_log operator "is the leader" 60
+  local url
+  url=$(grep -o 'Admission webhook serving on [^ ]*' "$LOG_DIR/operator.log" | tail -1 | sed -E 's/^Admission webhook serving on //')
+  if [[ $(cat "$STATE_DIR/api") != emulator ]]; then
+    log "operator: webhook at $url is on this machine's loopback; an external cluster cannot call it, so it is not registered (the chart registers the in-cluster Service)"
+    return
+  fi
+  register_webhook "$url"
+}
+
+# register_webhook URL: the 8 kinds' CREATE/UPDATE go through the operator's /validate (failurePolicy Fail).
+register_webhook() {
+  local url=$1 ca
+  ca=$(base64 -w0 < "$STATE_DIR/webhook-ca.pem")
+  kubectl_stack apply -f - > /dev/null <<YAML
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: kubestack-local
+webhooks:
+  - name: requests.doslab.io
+    admissionReviewVersions: ["v1"]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: "$url"
+      caBundle: "$ca"
+    rules:
+      - operations: ["CREATE", "UPDATE"]
+        apiGroups: ["doslab.io"]
+        apiVersions: ["v1"]
+        resources: ["virtualmachines", "virtualmachinedisks", "virtualmachinepools", "virtualmachinediskimages",
+                    "virtualmachinedisksnapshots", "virtualmachinesnapshots", "virtualmachineimages", "virtualmachinenetworks"]
+        scope: Namespaced
+YAML
+  log "operator: admission webhook $url registered (ValidatingWebhookConfiguration kubestack-local)"
 }
 
 start_agent() {
@@ -156,7 +206,7 @@ print_usage() {
 
 KubeStack local stack is up ($(cat "$STATE_DIR/api") API at $(kubectl_stack config view --minify -o jsonpath='{.clusters[0].cluster.server}')).
   kubectl --kubeconfig $STACK_KUBECONFIG get crd
-  export KUBECONFIG=\$PWD/$STACK_KUBECONFIG   # then plain kubectl works
+  export KUBECONFIG=$(realpath "$STACK_KUBECONFIG")   # then plain kubectl works
 Logs: $LOG_DIR/   Stop everything with: make down
 USAGE
 }

@@ -69,7 +69,7 @@ public sealed class OperatorRuntime : IAsyncDisposable
         var handler = new AdmissionHandler(new RequestChecks(_catalog, new ApiResourceLookup(_client, _catalog)), _loggerFactory.CreateLogger<AdmissionHandler>());
         Webhook = await WebhookServer.StartAsync(handler, _certificates, _options.WebhookAddress, _options.WebhookPort, _loggerFactory, cancellationToken)
             .ConfigureAwait(false);
-        _logger.LogInformation("Admission webhook serving on {Address}{Path}.", Webhook.Address, WebhookServer.ValidatePath);
+        _logger.LogInformation("Admission webhook serving on {Url}", new Uri(Webhook.Address, WebhookServer.ValidatePath));
     }
 
     /// <summary>Campaigns for the leader Lease and runs the controller while leading, until cancelled.</summary>
