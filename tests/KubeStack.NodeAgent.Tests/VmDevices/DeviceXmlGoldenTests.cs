@@ -128,7 +128,7 @@ public class DeviceXmlGoldenTests
         }
     }
 
-    private static void AssertGolden(string name, string xml)
+    internal static void AssertGolden(string name, string xml)
     {
         var path = Path.Combine(AssetDir, name + ".xml");
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
@@ -142,7 +142,7 @@ public class DeviceXmlGoldenTests
     }
 
     /// <summary>A minimal domain holding the device (virt-xml-validate checks whole documents).</summary>
-    private static async Task<string> WrapAsync(string name, XElement device)
+    internal static async Task<string> WrapAsync(string name, XElement device)
     {
         var domain = new XElement("domain", new XAttribute("type", "qemu"),
             new XElement("name", "kst-device-" + name),

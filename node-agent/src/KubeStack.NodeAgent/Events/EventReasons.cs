@@ -17,6 +17,9 @@ public static class EventReasons
     /// <summary>Normal: the host side of a deleted object was cleaned up and the finalizer removed.</summary>
     public const string HostCleanedUp = "HostCleanedUp";
 
+    /// <summary>Warning: a highly available VM (autoStartVM) stopped without a request and the agent started it again (or could not).</summary>
+    public const string HighAvailabilityRestarted = "HighAvailabilityRestarted";
+
     /// <summary>Warning: libvirt rejected the call (a failed request's error class).</summary>
     public const string LibvirtError = ErrorClasses.LibvirtError;
 

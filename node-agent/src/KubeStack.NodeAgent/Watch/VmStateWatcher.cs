@@ -209,6 +209,7 @@ public sealed partial class VmStateWatcher
         }
 
         _reportedMissing.Remove(current.Metadata.Uid ?? key.ToString());
+        (observed, cause) = await RestartIfHighlyAvailableAsync(current, observed, cause, ct).ConfigureAwait(false);
         var oldPower = current.Spec.PowerState;
         var powerChanged = observed.PowerState != oldPower || observed.PowerState != current.Status?.PowerState;
         var viewChanged = !JsonNode.DeepEquals(observed.View, current.Spec.Domain);
