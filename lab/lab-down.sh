@@ -128,6 +128,8 @@ if [[ -s $LAB_RUN/libvirtd.pid ]] && running=$(virsh -c "$URI" list --name 2>/de
   log "$running domain(s) still running: their QEMU processes stay up (lab-down.sh --purge removes kst-* test domains)"
 fi
 # reverse start order; later components (OVN, OVS, FTP) add their stop steps before libvirt's
+down_ftp() { stop_daemon vsftpd; }
+down_ftp
 down_ovn
 down_ovs
 for d in libvirtd virtlockd virtlogd; do stop_daemon "$d"; done

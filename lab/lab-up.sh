@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KubeStack host lab: brings up the real host infrastructure the host-integration tests and `make up` use.
 #
-#   lab/lab-up.sh [component...]     components: libvirt guest storage ovs ovn (default: all of them, in that order)
+#   lab/lab-up.sh [component...]     components: libvirt guest storage ovs ovn ftp (default: all of them, in that order)
 #
 # Idempotent: every step probes first and does nothing when its result is already there. Installs the Debian
 # packages it needs when they are missing (apt-get update at most once per run). Starts daemons as plain background
@@ -418,9 +418,96 @@ up_ovn() {
   log "ovn: $(ovn-nbctl --version | head -n1)"
 }
 
+# ---------------------------------------------------------------- component: ftp
+
+# vsftpd on 127.0.0.1:2121 for the remote-backup tests (docs/host-lab.md): local user kstftp (lab password below,
+# chrooted into its writable home), passive ports 30100-30199, binary transfers, REST/SIZE. Runs in the foreground
+# of a background process (background=NO) whose PID the lab records; its own PAM service (pam_unix only) so the user
+# needs no login shell.
+FTP_USER=kstftp
+FTP_PASSWORD=kstftp-lab-password
+FTP_PORT=2121
+up_ftp() {
+  ensure_packages vsftpd
+  local d=$LAB_STATE/ftp root=$LAB_STATE/ftp/root pidfile=$LAB_RUN/vsftpd.pid
+  mkdir -p "$d" /var/run/vsftpd/empty
+  if ! id -u "$FTP_USER" >/dev/null 2>&1; then
+    useradd --system --home-dir "$root" --no-create-home --shell /usr/sbin/nologin "$FTP_USER"
+  fi
+  mkdir -p "$root"
+  chown "$FTP_USER:" "$root"
+  chmod 0755 "$root"
+  echo "$FTP_USER:$FTP_PASSWORD" | chpasswd
+  [[ -f /etc/pam.d/kubestack-ftp ]] || printf 'auth required pam_unix.so\naccount required pam_unix.so\nsession required pam_unix.so\n' >/etc/pam.d/kubestack-ftp
+  local conf=$d/vsftpd.conf
+  cat >"$conf.new" <<CONF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$FTP_PORT
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+chroot_local_user=YES
+allow_writeable_chroot=YES
+local_root=$root
+pam_service_name=kubestack-ftp
+userlist_enable=NO
+pasv_enable=YES
+pasv_address=127.0.0.1
+pasv_min_port=30100
+pasv_max_port=30199
+port_enable=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+ssl_enable=NO
+max_clients=64
+max_per_ip=64
+idle_session_timeout=300
+data_connection_timeout=120
+xferlog_enable=YES
+vsftpd_log_file=$LAB_LOG/vsftpd.log
+force_dot_files=YES
+CONF
+  if cmp -s "$conf.new" "$conf"; then
+    rm -f "$conf.new"
+  else
+    mv "$conf.new" "$conf"
+    if pidfile_alive "$pidfile"; then
+      log "vsftpd configuration changed: restarting it"
+      local old deadline=$((SECONDS + 10))
+      old=$(tr -d '[:space:]' <"$pidfile")
+      kill -TERM "$old" 2>/dev/null || true
+      while pid_alive "$old" && ((SECONDS < deadline)); do sleep 0.1; done
+    fi
+  fi
+  if pidfile_alive "$pidfile"; then
+    log "vsftpd already running (pid $(cat "$pidfile"))"
+  else
+    rm -f "$pidfile"
+    setsid vsftpd "$conf" </dev/null >>"$LAB_LOG/vsftpd.out" 2>&1 &
+    echo $! >"$pidfile"
+    wait_for 10 "vsftpd port $FTP_PORT" ftp_answers || die "vsftpd does not answer on 127.0.0.1:$FTP_PORT (see $LAB_LOG/vsftpd.out)"
+    log "vsftpd started (pid $(cat "$pidfile"))"
+  fi
+}
+
+# the server's 220 greeting on the control port (bash /dev/tcp, no client needed)
+ftp_answers() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$FTP_PORT" || exit 1
+    IFS= read -r -t 2 line <&3 || exit 1
+    [[ $line == 220* ]]
+  )
+}
+
 # ---------------------------------------------------------------- main
 
-ALL_COMPONENTS=(libvirt guest storage ovs ovn)
+ALL_COMPONENTS=(libvirt guest storage ovs ovn ftp)
 main() {
   [[ $(id -u) == 0 ]] || die "the host lab needs root (it installs packages and starts libvirtd)"
   mkdir -p "$LAB_RUN" "$LAB_STATE" "$LAB_LOG"
