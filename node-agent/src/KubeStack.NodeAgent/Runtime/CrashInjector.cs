@@ -21,7 +21,10 @@ public static class CrashPoints
     /// <summary>After the spec patch.</summary>
     public const string AfterSpec = "after-spec";
 
-    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterHostCall, AfterStatus, AfterSpec];
+    /// <summary>Inside a backup (backupVM, backupDisk), after the data files were written, before the manifest (docs/backup.md).</summary>
+    public const string BackupBeforeManifest = "backup-before-manifest";
+
+    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterHostCall, AfterStatus, AfterSpec, BackupBeforeManifest];
 }
 
 public interface ICrashInjector

@@ -56,15 +56,21 @@ public static partial class BackupFiles
             Sync(BackupLayout.FileIn(versionDirectory, disk.File));
         }
 
-        var temporary = $"{versionDirectory}/{ManifestTemporaryName}";
+        await WriteAtomicAsync($"{versionDirectory}/{BackupManifest.FileName}", json, $"{versionDirectory}/{ManifestTemporaryName}", cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="temporary"/>, flushes it, renames it over <paramref name="path"/> and flushes the directory.</summary>
+    public static async Task WriteAtomicAsync(string path, string text, string temporary, CancellationToken cancellationToken = default)
+    {
         await using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(json), cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
         }
 
-        File.Move(temporary, $"{versionDirectory}/{BackupManifest.FileName}", overwrite: true);
-        Sync(versionDirectory);
+        File.Move(temporary, path, overwrite: true);
+        Sync(Path.GetDirectoryName(path)!);
     }
 
     /// <summary>The manifest of a version directory, or null when it has none (a partial version). Throws <see cref="BackupFormatException"/> when it is invalid.</summary>

@@ -1,0 +1,52 @@
+using KubeStack.Contracts.Resources;
+using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.Common.Backups;
+using KubeStack.NodeAgent.Runtime;
+
+namespace KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
+
+/// <summary>
+/// cleanVMBackup: in pool <c>pool</c>'s backup area, removes the versions listed in <c>version</c> (comma-separated) or,
+/// with all=true, every version of VM <c>domain</c>'s VM and disk backups (only disk <c>vol</c>'s when given), and every
+/// incomplete version in that scope. Refused, with nothing removed, when a listed version does not exist or a kept
+/// version is incremental on a removed one. The message tells what was found and what was removed.
+/// </summary>
+public sealed class CleanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrashInjector crash) : ILifecycleHandler
+{
+    private readonly BackupVmSteps _steps = new(libvirt, qemuImg, crash);
+
+    public string Kind => Kinds.VirtualMachinePool;
+    public string Key => "cleanVMBackup";
+
+    public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return StorageFailures.GuardAsync("Cleaning backups", Key, context.NodeName, async () =>
+        {
+            var p = context.Parameters;
+            var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
+            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
+            var vol = StorageParameters.Optional(p, "vol") is { } v ? BackupNames.Require(v, "vol", Key) : null;
+            var all = StorageParameters.Flag(p, "all", Key) ?? false;
+            var versions = (StorageParameters.Optional(p, "version") ?? string.Empty)
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(x => BackupNames.Require(x, "version", Key)).ToHashSet(StringComparer.Ordinal);
+            if (all == (versions.Count > 0))
+            {
+                throw new RequestParameterException("version", $"{Key} needs exactly one of version (a comma-separated list) and all=true.");
+            }
+
+            var layout = BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName);
+            var stores = vol is null ? [new BackupStore(layout, domain, null), .. BackupStore.DiskStores(layout, domain)] : new[] { new BackupStore(layout, domain, vol) };
+            var results = await BackupDeletion.CleanAsync(stores, versions, all, context, cancellationToken).ConfigureAwait(false);
+            var found = results.Sum(r => r.Found.Count);
+            var removed = results.SelectMany(r => r.Removed.Select(x => $"{r.Scope} {x}")).ToList();
+            var scope = vol is null ? $"VM {domain}" : $"disk {vol} of VM {domain}";
+            var message = $"Cleaned the backups of {scope} in pool {pool} on node {context.NodeName}: found {found} version(s) " +
+                $"({string.Join("; ", results.Where(r => r.Found.Count > 0).Select(r => $"{r.Scope}: {string.Join(", ", r.Found)}"))}), " +
+                $"removed {removed.Count}" + (removed.Count == 0 ? "." : $": {string.Join(", ", removed)}.");
+            return HandlerResult.Succeeded(_steps.PoolViewOf(context), message: message);
+        });
+    }
+}

@@ -1,0 +1,31 @@
+using KubeStack.Contracts.Resources;
+using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.Common.Backups;
+using KubeStack.NodeAgent.Runtime;
+
+namespace KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
+
+/// <summary>deleteVMBackup (VirtualMachinePool): removes VM backup version <c>version</c> of VM <c>domain</c> from pool <c>pool</c>'s backup area; refused while another version is incremental on it.</summary>
+public sealed class DeleteVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrashInjector crash) : ILifecycleHandler
+{
+    private readonly BackupVmSteps _steps = new(libvirt, qemuImg, crash);
+
+    public string Kind => Kinds.VirtualMachinePool;
+    public string Key => "deleteVMBackup";
+
+    public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return StorageFailures.GuardAsync("Deleting a VM backup", Key, context.NodeName, async () =>
+        {
+            var p = context.Parameters;
+            var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
+            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
+            var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+            var store = new BackupStore(BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName), domain, null);
+            var message = await BackupDeletion.DeleteAsync(store, version, context, cancellationToken).ConfigureAwait(false);
+            return HandlerResult.Succeeded(_steps.PoolViewOf(context), message: message);
+        });
+    }
+}
