@@ -35,7 +35,10 @@ public sealed partial class FtpDropProxy : IAsyncDisposable
     public int UpstreamPort { get; }
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>The next <paramref name="count"/> data connections are cut after <see cref="CutAfterBytes"/> bytes each.</summary>
+    /// <summary>
+    /// The next <paramref name="count"/> data connections that carry more than <paramref name="afterBytes"/> bytes are cut
+    /// there (connections that carry less, like a RETR of a missing file, pass untouched and use no cut).
+    /// </summary>
     public void CutNextDataConnections(int count, long afterBytes)
     {
         CutAfterBytes = afterBytes;
@@ -199,17 +202,7 @@ public sealed partial class FtpDropProxy : IAsyncDisposable
             try
             {
                 await upstream.ConnectAsync(UpstreamHost, upstreamPort, _stop.Token);
-                long? budget = null;
-                if (Interlocked.Decrement(ref _cutsLeft) >= 0)
-                {
-                    budget = CutAfterBytes;
-                }
-                else
-                {
-                    Interlocked.Exchange(ref _cutsLeft, 0);
-                }
-
-                var cut = new CutState(budget);
+                var cut = new CutState(this);
                 var a = PumpAsync(client, upstream, cut, _stop.Token);
                 var b = PumpAsync(upstream, client, cut, _stop.Token);
                 await Task.WhenAll(a, b);
@@ -228,24 +221,48 @@ public sealed partial class FtpDropProxy : IAsyncDisposable
         }
     }
 
-    private sealed class CutState(long? budget)
+    private bool TryTakeCut()
     {
-        private long _moved;
-        public long? Budget { get; } = budget;
-        public bool Cut { get; set; }
-
-        /// <summary>How many of <paramref name="count"/> bytes may still pass (all when there is no budget).</summary>
-        public int Allow(int count)
+        while (true)
         {
-            if (Budget is not { } limit)
+            var left = Volatile.Read(ref _cutsLeft);
+            if (left <= 0)
             {
-                return count;
+                return false;
             }
 
-            var left = limit - Interlocked.Read(ref _moved);
-            var allowed = (int)Math.Max(0, Math.Min(count, left));
-            Interlocked.Add(ref _moved, allowed);
-            return allowed;
+            if (Interlocked.CompareExchange(ref _cutsLeft, left - 1, left) == left)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>The bytes one data connection moved and whether it was cut.</summary>
+    private sealed class CutState(FtpDropProxy proxy)
+    {
+        private long _moved;
+        private bool _decided;
+        private bool _cutting;
+
+        public bool Cut { get; set; }
+
+        /// <summary>How many of <paramref name="count"/> bytes may still pass.</summary>
+        public int Allow(int count)
+        {
+            lock (this)
+            {
+                var limit = proxy.CutAfterBytes;
+                if (!_decided && _moved + count > limit)
+                {
+                    _decided = true;
+                    _cutting = proxy.TryTakeCut();
+                }
+
+                var allowed = _cutting ? (int)Math.Max(0, Math.Min(count, limit - _moved)) : count;
+                _moved += allowed;
+                return allowed;
+            }
         }
     }
 
