@@ -95,7 +95,7 @@ public sealed class DiskCrashTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>The built node agent (its own bin folder) run with <c>dotnet</c>, no shell.</summary>
-    private sealed class AgentProcess : IDisposable
+    internal sealed class AgentProcess : IDisposable
     {
         private readonly Process _process;
         private readonly StringBuilder _output = new();
