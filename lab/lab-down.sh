@@ -122,7 +122,35 @@ purge_ovs_leftovers() {
   done < <(ovs-vsctl --timeout=10 list-br 2>/dev/null || true)
 }
 
-if ((purge)); then purge_test_leftovers; purge_ovn_leftovers; purge_ovs_leftovers; fi
+# node2 (the second libvirt "node" of the migration tests): its daemons, then its veth pair and network namespace.
+# Guests still running on node2 keep running (like on the first node); --purge destroys kst-* domains there first.
+NODE2_URI=qemu+tcp://${NODE2_ADDR:-10.77.2.2}/system
+purge_node2_leftovers() {
+  [[ -s $LAB_RUN/node2-libvirtd.pid ]] && pid_alive "$(tr -d '[:space:]' <"$LAB_RUN/node2-libvirtd.pid")" || return 0
+  local name
+  while read -r name; do
+    [[ -n $name && $name == "$LAB_TEST_PREFIX"* ]] || continue
+    log "purging node2 domain $name"
+    virsh -c "$NODE2_URI" destroy "$name" >/dev/null 2>&1 || true
+    virsh -c "$NODE2_URI" undefine "$name" >/dev/null 2>&1 || true
+  done < <(virsh -c "$NODE2_URI" list --all --name 2>/dev/null || true)
+  while read -r name; do
+    [[ -n $name && $name == "$LAB_TEST_PREFIX"* ]] || continue
+    log "purging node2 pool $name"
+    virsh -c "$NODE2_URI" pool-destroy "$name" >/dev/null 2>&1 || true
+    virsh -c "$NODE2_URI" pool-undefine "$name" >/dev/null 2>&1 || true
+  done < <(virsh -c "$NODE2_URI" pool-list --all --name 2>/dev/null || true)
+}
+
+down_node2() {
+  local d
+  for d in node2-libvirtd node2-virtlogd; do stop_daemon "$d"; done
+  ip link show ks-node2-h >/dev/null 2>&1 && ip link del ks-node2-h
+  if ip netns list | grep -qw kubestack-node2; then ip netns del kubestack-node2; fi
+  return 0
+}
+
+if ((purge)); then purge_node2_leftovers; purge_test_leftovers; purge_ovn_leftovers; purge_ovs_leftovers; fi
 if [[ -s $LAB_RUN/libvirtd.pid ]] && running=$(virsh -c "$URI" list --name 2>/dev/null | grep -c . ); [[ ${running:-0} -gt 0 ]]; then
   # libvirtd leaves guests running when it stops; the next libvirtd reconnects to them
   log "$running domain(s) still running: their QEMU processes stay up (lab-down.sh --purge removes kst-* test domains)"
@@ -130,6 +158,7 @@ fi
 # reverse start order; later components (OVN, OVS, FTP) add their stop steps before libvirt's
 down_ftp() { stop_daemon vsftpd; }
 down_ftp
+down_node2
 down_ovn
 down_ovs
 for d in libvirtd virtlockd virtlogd; do stop_daemon "$d"; done

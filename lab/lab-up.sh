@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KubeStack host lab: brings up the real host infrastructure the host-integration tests and `make up` use.
 #
-#   lab/lab-up.sh [component...]     components: libvirt guest storage ovs ovn ftp (default: all of them, in that order)
+#   lab/lab-up.sh [component...]     components: libvirt guest storage ovs ovn ftp node2 (default: all of them, in that order)
 #
 # Idempotent: every step probes first and does nothing when its result is already there. Installs the Debian
 # packages it needs when they are missing (apt-get update at most once per run). Starts daemons as plain background
@@ -505,9 +505,80 @@ ftp_answers() {
   )
 }
 
+# ---------------------------------------------------------------- component: node2
+
+# The second "node" for the migration tests (docs/host-lab.md "Second node"): a second virtlogd + libvirtd in the
+# network namespace kubestack-node2 (veth ks-node2-h 10.77.2.1/24 on the host, ks-node2-n 10.77.2.2/24 inside), with
+# private libvirt directories (lab/node2-namespace.sh) and TCP on 10.77.2.2:16509 without authentication (lab only:
+# the address exists only on this machine). URI: qemu+tcp://10.77.2.2/system.
+NODE2_NS=kubestack-node2
+NODE2_HOST_ADDR=${NODE2_HOST_ADDR:-10.77.2.1}
+NODE2_ADDR=${NODE2_ADDR:-10.77.2.2}
+NODE2_URI=qemu+tcp://$NODE2_ADDR/system
+
+node2_config() {
+  local s=$LAB_STATE/node2
+  mkdir -p "$s/etc/qemu" "$s/etc/storage" "$s/run" "$s/lib" "$s/cache" "$s/log"
+  cp /etc/libvirt/virtlogd.conf /etc/libvirt/libvirt.conf "$s/etc/"
+  # host_uuid: libvirt refuses migrations between hosts with the same UUID (both daemons would read this machine's)
+  cat >"$s/etc/libvirtd.conf" <<CONF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "$NODE2_ADDR"
+auth_tcp = "none"
+auth_unix_rw = "none"
+host_uuid = "6b7a4a2e-2f0c-4d59-9d5e-0a0de0c0de02"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+CONF
+  # no cgroups: both daemons would otherwise manage the same machine.slice directories; incoming migrations listen on
+  # node2's own address
+  cat >"$s/etc/qemu.conf" <<CONF
+cgroup_controllers = [ ]
+security_driver = "none"
+migration_address = "$NODE2_ADDR"
+migration_host = "$NODE2_ADDR"
+CONF
+}
+
+up_node2() {
+  ensure_packages libvirt-daemon-system libvirt-clients qemu-system-x86 iproute2 util-linux
+  ip netns list | grep -qw "$NODE2_NS" || ip netns add "$NODE2_NS"
+  if ! ip link show ks-node2-h >/dev/null 2>&1; then
+    ip link add ks-node2-h type veth peer name ks-node2-n
+    ip link set ks-node2-n netns "$NODE2_NS"
+  fi
+  ip addr show dev ks-node2-h | grep -q "inet $NODE2_HOST_ADDR/" || ip addr add "$NODE2_HOST_ADDR/24" dev ks-node2-h
+  ip link set ks-node2-h up
+  ip netns exec "$NODE2_NS" ip addr show dev ks-node2-n | grep -q "inet $NODE2_ADDR/" \
+    || ip netns exec "$NODE2_NS" ip addr add "$NODE2_ADDR/24" dev ks-node2-n
+  ip netns exec "$NODE2_NS" ip link set ks-node2-n up
+
+  if pidfile_alive "$LAB_RUN/node2-libvirtd.pid" && pidfile_alive "$LAB_RUN/node2-virtlogd.pid"; then
+    log "node2 libvirtd already running (pid $(cat "$LAB_RUN/node2-libvirtd.pid"))"
+  else
+    # half a node (one daemon died): stop the survivor so both start in the same fresh namespace
+    local d pid
+    for d in node2-libvirtd node2-virtlogd; do
+      if pidfile_alive "$LAB_RUN/$d.pid"; then pid=$(cat "$LAB_RUN/$d.pid"); kill -TERM "$pid"; wait_for 15 "$d exit" eval "! pid_alive $pid" || kill -KILL "$pid"; fi
+      rm -f "$LAB_RUN/$d.pid"
+    done
+    node2_config
+    rm -f "$LAB_STATE/node2/run/libvirt-sock" "$LAB_STATE/node2/run/libvirt-sock-ro" "$LAB_STATE/node2/run/libvirt-admin-sock"
+    ip netns exec "$NODE2_NS" unshare --mount --uts --propagation private \
+      "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/node2-namespace.sh" "$LAB_STATE/node2" "$LAB_RUN" \
+      || die "node2: starting virtlogd/libvirtd in namespace $NODE2_NS failed"
+    wait_for 10 "node2 libvirtd pid" pidfile_alive "$LAB_RUN/node2-libvirtd.pid" || die "node2 libvirtd did not write a live pid"
+    log "node2 libvirtd started (pid $(cat "$LAB_RUN/node2-libvirtd.pid"))"
+  fi
+  # the first connection probes QEMU's capabilities (several seconds under TCG)
+  wait_for 60 "node2 virsh version" virsh -c "$NODE2_URI" version \
+    || die "node2 libvirtd does not answer 'virsh -c $NODE2_URI version' within 60 s (log: $LAB_STATE/node2/log/libvirtd.log)"
+  log "node2: $NODE2_URI host $(virsh -c "$NODE2_URI" hostname 2>/dev/null)"
+}
+
 # ---------------------------------------------------------------- main
 
-ALL_COMPONENTS=(libvirt guest storage ovs ovn ftp)
+ALL_COMPONENTS=(libvirt guest storage ovs ovn ftp node2)
 main() {
   [[ $(id -u) == 0 ]] || die "the host lab needs root (it installs packages and starts libvirtd)"
   mkdir -p "$LAB_RUN" "$LAB_STATE" "$LAB_LOG"

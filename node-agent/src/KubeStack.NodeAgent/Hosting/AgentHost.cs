@@ -61,6 +61,9 @@ public static class AgentHost
         // The VM handlers' shared host access (LibvirtHost above: opened on first use); the out-of-band VM watcher (not
         // with the recording test handlers, which run without libvirt).
         builder.Services.TryAddSingleton<VmHost>();
+        // migrateVM/migrateVMDisk/migrateDisk: target nodes from the agent Leases (docs/migration.md)
+        builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IMigrationTargets>(sp =>
+            new KubeStack.NodeAgent.Lifecycle.Common.MigrationTargets(sp.GetRequiredService<IKubernetes>()));
         // The network handlers' OVS/OVN access (ovs-vsctl, ovn-nbctl on their default sockets).
         builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork.NetworkHost>();
         if (testHandlers is null)

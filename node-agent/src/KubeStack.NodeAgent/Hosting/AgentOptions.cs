@@ -59,6 +59,24 @@ public sealed class AgentOptions
     /// <summary>Period of the VM resync that compares every VM's views with libvirt (KUBESTACK_VM_RESYNC_SECONDS).</summary>
     public TimeSpan VmResyncPeriod { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// This node's service address (--node-address, KUBESTACK_NODE_ADDRESS; the chart passes the node's InternalIP,
+    /// status.hostIP): published in the agent Lease so that migrateVM/migrateVMDisk can map their <c>ip</c> to this node.
+    /// </summary>
+    public string? NodeAddress { get; init; }
+
+    /// <summary>
+    /// The libvirt URI other agents migrate to (--migration-uri, KUBESTACK_MIGRATION_URI); default
+    /// qemu+tcp://&lt;NodeAddress&gt;/system. Published in the agent Lease (docs/migration.md).
+    /// </summary>
+    public string? MigrationUri { get; init; }
+
+    /// <summary>
+    /// Pass VIR_MIGRATE_UNSAFE on live migrations (KUBESTACK_MIGRATION_UNSAFE=true): only where the disks are on storage
+    /// both hosts see coherently but libvirt cannot recognise as shared (the host lab's two daemons on one file system).
+    /// </summary>
+    public bool MigrationAllowUnsafe { get; init; }
+
     public static AgentOptions FromConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -98,6 +116,14 @@ public sealed class AgentOptions
             SerialLogDirectory = First(configuration, "serial-log-dir", "KUBESTACK_SERIAL_LOG_DIR"),
             VmStopTimeout = TimeSpan.FromSeconds(Int(configuration, 1, 3_600, 60, "vm-stop-timeout-seconds", "KUBESTACK_VM_STOP_TIMEOUT_SECONDS")),
             VmResyncPeriod = TimeSpan.FromSeconds(Int(configuration, 1, 86_400, 60, "vm-resync-seconds", "KUBESTACK_VM_RESYNC_SECONDS")),
+            NodeAddress = First(configuration, "node-address", "KUBESTACK_NODE_ADDRESS"),
+            MigrationUri = First(configuration, "migration-uri", "KUBESTACK_MIGRATION_URI"),
+            MigrationAllowUnsafe = (First(configuration, "migration-unsafe", "KUBESTACK_MIGRATION_UNSAFE") ?? "false").ToLowerInvariant() switch
+            {
+                "true" => true,
+                "false" => false,
+                var other => throw new ArgumentException($"--migration-unsafe / KUBESTACK_MIGRATION_UNSAFE must be true or false, not '{other}'."),
+            },
         };
     }
 

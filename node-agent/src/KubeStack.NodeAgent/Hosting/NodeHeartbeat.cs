@@ -63,6 +63,14 @@ public sealed class NodeHeartbeat : BackgroundService
             annotations["kubestack.io/free-cpu-millis"] = cpu.ToString(CultureInfo.InvariantCulture);
         }
 
+        if (!string.IsNullOrWhiteSpace(_options.NodeAddress))
+        {
+            // migration targets (Lifecycle/Common/MigrationTargets.cs): ip → node, and the libvirt URI to migrate to
+            annotations[Lifecycle.Common.MigrationTargets.AddressAnnotation] = _options.NodeAddress;
+            annotations[Lifecycle.Common.MigrationTargets.MigrationUriAnnotation] =
+                Lifecycle.Common.MigrationTargets.DefaultUri(_options.NodeAddress, _options.MigrationUri);
+        }
+
         var lease = new V1Lease
         {
             Metadata = new V1ObjectMeta

@@ -98,7 +98,14 @@ public abstract record HandlerResult
     /// <param name="PowerState">VMs: the power state after the operation (spec.powerstate and status.powerState).</param>
     /// <param name="Message">A sentence for status and the Event; a default one is made when null.</param>
     /// <param name="ExtraSpec">Other seed fields to set in spec (VirtualMachineNetwork's <c>type</c>), by name.</param>
-    public sealed record Success(JsonNode? View, string? PowerState, string? Message, JsonObject? ExtraSpec) : HandlerResult;
+    public sealed record Success(JsonNode? View, string? PowerState, string? Message, JsonObject? ExtraSpec) : HandlerResult
+    {
+        /// <summary>
+        /// Set when the operation moved the host object to another node (migrateVM, migrateDisk): the runtime then hands
+        /// the object over to that node's agent: label <c>host</c>, <c>spec.nodeName</c> and <c>status.nodeName</c>.
+        /// </summary>
+        public string? MovedToNode { get; init; }
+    }
 
     /// <summary>The operation failed. <paramref name="Retryable"/> failures are retried with backoff up to the attempt limit.</summary>
     public sealed record Failure(string ErrorClass, string Message, bool Retryable) : HandlerResult;

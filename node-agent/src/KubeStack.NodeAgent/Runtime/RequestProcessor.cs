@@ -305,7 +305,7 @@ public sealed partial class RequestProcessor
             message += $" The observed view ({size} bytes) exceeds the {SeedView.MaxViewBytes}-byte bound and was not written.";
         }
 
-        return RequestOutcome.Success(message, view, success.PowerState, success.ExtraSpec);
+        return RequestOutcome.Success(message, view, success.PowerState, success.ExtraSpec) with { MovedToNode = success.MovedToNode };
     }
 
     /// <summary>Steps 4 and 5: outcome into status, outcome Event, then the spec patch.</summary>
@@ -346,6 +346,11 @@ public sealed partial class RequestProcessor
         {
             var observed = await ReadObservedAsync(obj, ct).ConfigureAwait(false);
             outcome = RequestOutcome.Success(record.Message ?? $"{request.Key} succeeded on node {Node}.", observed?.View, observed?.PowerState);
+            if (obj.Status?.NodeName is { Length: > 0 } owner && owner != Node)
+            {
+                // a migration recorded the new owner in status before the crash: finish the hand-over (label, spec.nodeName)
+                outcome = outcome with { MovedToNode = owner, View = null };
+            }
         }
         else
         {

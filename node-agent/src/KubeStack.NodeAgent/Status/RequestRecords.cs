@@ -18,6 +18,9 @@ public sealed record RequestOutcome(bool Succeeded, string Reason, string Messag
 {
     public const string SucceededReason = "Succeeded";
 
+    /// <summary>The node that owns the object after a successful migration (see HandlerResult.Success.MovedToNode).</summary>
+    public string? MovedToNode { get; init; }
+
     public static RequestOutcome Success(string message, JsonNode? view = null, string? powerState = null, JsonObject? extraSpec = null) =>
         new(true, SucceededReason, message, view, powerState, extraSpec);
 
@@ -111,7 +114,7 @@ public static class RequestRecords
             Generation = request.Generation,
         };
         status.ObservedGeneration = request.Generation;
-        status.NodeName = nodeName;
+        status.NodeName = outcome.MovedToNode ?? nodeName;
         if (outcome.PowerState is { } power)
         {
             status.PowerState = power;

@@ -98,10 +98,20 @@ public static class SeedView
             }
         }
 
+        if (outcome.MovedToNode is { } moved)
+        {
+            after["nodeName"] = moved;
+        }
+
         var patch = new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = current.Metadata?.ResourceVersion },
         };
+        if (outcome.MovedToNode is { } movedTo)
+        {
+            // the object now belongs to the target node's agent (it serves objects labelled host=<node>)
+            ((JsonObject)patch["metadata"]!)["labels"] = new JsonObject { [Labels.Host] = movedTo };
+        }
         if (JsonMergePatch.CreateDiff(before, after) is { } specDiff)
         {
             patch["spec"] = specDiff;
