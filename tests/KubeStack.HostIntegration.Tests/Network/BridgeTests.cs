@@ -60,6 +60,23 @@ public sealed class BridgeTests
     }
 
     [OvsFact]
+    public async Task CreateBridge_refuses_the_real_default_route_nic_of_this_host_and_leaves_it_alone()
+    {
+        var nic = new NetworkHost().DefaultRouteNics().FirstOrDefault();
+        if (nic is null) return; // a host without a default route has nothing to protect
+        await using var kit = new NetworkTestKit();
+        var br = NetworkLab.Short("b");
+        kit.Bridge(br);
+        AssertFailed(await RunAsync(new CreateBridgeHandler(kit.Host), br, P(("name", br), ("nic", nic))), ErrorClasses.VirtctlError, $"the NIC {nic} carries the default route");
+        Assert.NotEqual(0, NetworkLab.Run("ovs-vsctl", "br-exists", br).ExitCode);
+        Assert.NotEqual(0, NetworkLab.Run("ovs-vsctl", "port-to-br", nic).ExitCode);
+        // an annotation other than exactly "true" does not allow it
+        AssertFailed(await RunAsync(new CreateBridgeHandler(kit.Host), br, P(("name", br), ("nic", nic)),
+            annotations: new Dictionary<string, string> { [BridgeOperations.AllowDefaultRouteAnnotation] = "yes" }), ErrorClasses.VirtctlError, "default route");
+        Assert.NotEqual(0, NetworkLab.Run("ovs-vsctl", "br-exists", br).ExitCode);
+    }
+
+    [OvsFact]
     public async Task SetBridgeVlan_and_delBridgeVlan_change_the_bridge_port_tag()
     {
         await using var kit = new NetworkTestKit();
@@ -121,6 +138,35 @@ public sealed class BridgeTests
         AssertFailed(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", macs[1]), ("domain", "kst-fakevm"))), ErrorClasses.VirtctlError, "has no VLAN");
         AssertFailed(await RunAsync(new BindPortVlanHandler(kit.Host), br, P(("mac", "52:54:00:aa:00:99"), ("domain", "kst-fakevm"), ("vlan", "1"))),
             ErrorClasses.VirtctlError, "no OVS port");
+    }
+
+    [OvsFact]
+    public async Task UnbindPortVlan_clears_the_vm_port_tag_and_refuses_a_wrong_vlan_an_untagged_port_and_an_unknown_mac()
+    {
+        await using var kit = new NetworkTestKit();
+        var br = NetworkLab.Short("b");
+        var nic = await kit.VethAsync(NetworkLab.Short("n"));
+        kit.Bridge(br);
+        AssertOk(await RunAsync(new CreateBridgeHandler(kit.Host), br, P(("name", br), ("nic", nic), ("vlan", "55"))));
+        const string mac = "52:54:00:aa:01:01";
+        var port = await kit.VethAsync(NetworkLab.Short("v"));
+        await NetworkLab.Sh("ovs-vsctl", "add-port", br, port, "--", "set", "interface", port, $"external_ids:attached-mac=\"{mac}\"");
+        // no vlan: the bridge's VLAN
+        AssertOk(await RunAsync(new BindPortVlanHandler(kit.Host), br, P(("mac", mac), ("domain", "kst-fakevm"))));
+        Assert.Equal("55", await NetworkLab.Sh("ovs-vsctl", "get", "port", port, "tag"));
+
+        AssertFailed(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", mac), ("domain", "kst-fakevm"), ("vlan", "56"))), ErrorClasses.VirtctlError, "is on VLAN 55, not VLAN 56");
+        Assert.Equal("55", await NetworkLab.Sh("ovs-vsctl", "get", "port", port, "tag"));
+        AssertFailed(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", "52:54:00:aa:01:99"), ("domain", "kst-fakevm"))), ErrorClasses.VirtctlError, "no OVS port");
+        AssertFailed(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", "not-a-mac"), ("domain", "kst-fakevm"))), ErrorClasses.VirtctlError, "MAC address like");
+
+        var ok = AssertOk(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", mac), ("domain", "kst-fakevm"), ("vlan", "55"))));
+        Assert.Equal("[]", await NetworkLab.Sh("ovs-vsctl", "get", "port", port, "tag"));
+        Assert.Contains(ok.View!["bridgeInfo"]!["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == port && p["vlan"]!.GetValue<string>() == string.Empty);
+        // the bridge's own VLAN is not touched
+        Assert.Equal("55", await NetworkLab.Sh("ovs-vsctl", "get", "port", br, "tag"));
+        AssertFailed(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", mac), ("domain", "kst-fakevm"))), ErrorClasses.VirtctlError, "has no VLAN");
+        AssertOk(await RunAsync(new UnbindPortVlanHandler(kit.Host), br, P(("mac", mac), ("domain", "kst-fakevm")), attempt: 2));
     }
 
     private static bool Ping(string ns, string ip) =>

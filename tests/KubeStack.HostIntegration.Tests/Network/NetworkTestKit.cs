@@ -5,6 +5,7 @@ using k8s.Models;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork;
 using KubeStack.NodeAgent.Runtime;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -35,6 +36,33 @@ public static class NetworkLab
         var r = await Cli.Wrap(tool).WithArguments(args).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
         Assert.True(r.ExitCode == 0, $"{tool} {string.Join(' ', args)} exited {r.ExitCode}: {r.StandardError}");
         return r.StandardOutput.Trim();
+    }
+
+    /// <summary>ovn-nbctl (or another tool) output as bare values, one line per row: <c>--data=bare --no-headings --columns=C find T cond</c>.</summary>
+    public static async Task<IReadOnlyList<string>> NbFind(string table, string column, params string[] conditions) =>
+        (await Sh("ovn-nbctl", ["--timeout=10", "--format=csv", "--data=bare", "--no-headings", $"--columns={column}", "find", table, .. conditions]))
+        .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>One column of one record (<c>ovn-nbctl get</c>), quotes removed.</summary>
+    public static async Task<string> NbGet(string table, string record, string column) =>
+        (await Sh("ovn-nbctl", "--timeout=10", "get", table, record, column)).Trim('"');
+
+    /// <summary>Waits until ovn-northd has turned the northbound contents into southbound flows, then lists the datapath's logical flows.</summary>
+    public static async Task<string> LogicalFlows(string datapath)
+    {
+        await Sh("ovn-nbctl", "--timeout=20", "--wait=sb", "sync");
+        return await Sh("ovn-sbctl", "--timeout=10", "lflow-list", datapath);
+    }
+
+    /// <summary>Polls an asynchronous condition every 100 ms until it holds or the timeout passes (no fixed sleeps).</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > timeout) throw new TimeoutException($"{what} did not happen within {timeout.TotalSeconds:0.#} s");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>A short unique name (bridge names are limited to 12 characters; interface names to 15).</summary>
@@ -108,6 +136,37 @@ public sealed class NetworkTestKit : IAsyncDisposable
         var rows = await Ovn.FindAsync("DHCP_Options", ["_uuid"], [$"external_ids:kubestack-switch=\"{switchName}\""]);
         foreach (var r in rows) await Ignore("ovn-nbctl", "destroy", "DHCP_Options", r.Uuid);
     });
+
+    /// <summary>An OVN switch made by createSwitch (removed at the end with its DHCP options and floating-IP router).</summary>
+    public async Task<HandlerResult.Success> SwitchAsync(string name, params (string Key, string Value)[] parameters)
+    {
+        Switch(name);
+        DhcpOf(name);
+        Router("lr-" + name);
+        return AssertOk(await RunAsync(new CreateSwitchHandler(Host), name, P(parameters)));
+    }
+
+    /// <summary>A VM's l3bridge port on an OVN switch, made as VM create makes it (OvnVmPorts); returns the port name.</summary>
+    public async Task<string> VmPortAsync(string vm, string switchName, string mac, string? ip)
+    {
+        var port = "kst-p-" + Guid.NewGuid().ToString("N")[..12];
+        OnDispose(() => Ignore("ovn-nbctl", "--if-exists", "lsp-del", port));
+        await new OvnVmPorts(Ovn).EnsurePortAsync(vm, switchName, port, mac, ip);
+        return port;
+    }
+
+    /// <summary>
+    /// An OVS internal interface on br-int with external_ids:iface-id = the logical port (what libvirt makes for an
+    /// l3bridge NIC): ovn-controller binds the port to this chassis.
+    /// </summary>
+    public async Task<string> BoundInterfaceAsync(string logicalPort)
+    {
+        var iface = NetworkLab.Short("i");
+        OnDispose(() => Ignore("ovs-vsctl", "--if-exists", "del-port", "br-int", iface));
+        await NetworkLab.Sh("ovs-vsctl", "add-port", "br-int", iface, "--", "set", "Interface", iface, "type=internal",
+            $"external_ids:iface-id={logicalPort}");
+        return iface;
+    }
 
     public static JsonObject P(params (string Key, string Value)[] items)
     {

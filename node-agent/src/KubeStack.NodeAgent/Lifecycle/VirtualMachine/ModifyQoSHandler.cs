@@ -34,7 +34,8 @@ public sealed class ModifyQoSHandler(NetworkHost host) : ILifecycleHandler
             var policing = await VmQos.PolicingAsync(host, r, ports, clear: false, cancellationToken).ConfigureAwait(false);
             if (policing.Count > 0) await host.Ovs.TransactAsync(policing, cancellationToken).ConfigureAwait(false);
             var now = await VmQos.RulesAsync(host, r, ports, byPriority, cancellationToken).ConfigureAwait(false);
-            return HandlerResult.Succeeded(message: $"QoS of VM {context.Name} is now: {string.Join("; ", now.Select(VmNetworkOperations.Describe))}.");
+            return HandlerResult.Succeeded(message: $"QoS of VM {context.Name} is now: {string.Join("; ", now.Select(VmNetworkOperations.Describe))}" +
+                VmQos.Describe(r, policing.Count, clear: false) + ".");
         });
     }
 }

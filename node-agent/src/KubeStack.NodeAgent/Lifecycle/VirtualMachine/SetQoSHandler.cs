@@ -31,11 +31,23 @@ public sealed class SetQoSHandler(NetworkHost host) : ILifecycleHandler
             }
             await host.Ovn.TransactAsync(ports.SelectMany(port => NetworkPlans.AddQos(r.Switch, context.Name, port, r.Type, r.Protocol, r.Rate, r.Burst, r.Priority)
                 .Select(c => Rename(c, port))), cancellationToken).ConfigureAwait(false);
-            var policing = await VmQos.PolicingAsync(host, r, ports, clear: false, cancellationToken).ConfigureAwait(false);
-            if (policing.Count > 0) await host.Ovs.TransactAsync(policing, cancellationToken).ConfigureAwait(false);
             var made = await VmQos.RulesAsync(host, r, ports, byPriority: true, cancellationToken).ConfigureAwait(false);
+            var policing = await VmQos.PolicingAsync(host, r, ports, clear: false, cancellationToken).ConfigureAwait(false);
+            if (policing.Count > 0)
+            {
+                try
+                {
+                    await host.Ovs.TransactAsync(policing, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HostToolException)
+                {
+                    // two databases: undo the OVN rows so a failure leaves nothing half-made
+                    await host.Ovn.TransactAsync(made.Select(q => OvsdbCommand.Of("remove", "Logical_Switch", r.Switch, "qos_rules", q.Uuid)), CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+            }
             return HandlerResult.Succeeded(message: $"QoS set on VM {context.Name}: {string.Join("; ", made.Select(VmNetworkOperations.Describe))}" +
-                (policing.Count > 0 ? $"; OVS ingress policing {r.Rate} kbps on {policing.Count} interface(s) (stored, not enforced on this kernel)." : "."));
+                VmQos.Describe(r, policing.Count, clear: false) + ".");
         });
     }
 

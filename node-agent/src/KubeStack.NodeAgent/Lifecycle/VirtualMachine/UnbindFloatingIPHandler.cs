@@ -8,7 +8,8 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 
 /// <summary>
 /// unbindFloatingIP: removes the dnat_and_snat rule fip → vmip from the router of swName (the VM port with vmmac must
-/// hold vmip). Other floating IPs stay; when none is left, the router and its switch ports made by bindFloatingIP go too.
+/// hold vmip). Other floating IPs stay (the external router port moves to one of their addresses when it held the
+/// unbound one); when none is left, the router and its switch ports made by bindFloatingIP go too.
 /// </summary>
 public sealed class UnbindFloatingIPHandler(NetworkHost host) : ILifecycleHandler
 {
@@ -48,6 +49,19 @@ public sealed class UnbindFloatingIPHandler(NetworkHost host) : ILifecycleHandle
                 var peers = await host.Ovn.FindAsync("Logical_Switch_Port", ["name", "options"], ["type=router"], cancellationToken).ConfigureAwait(false);
                 cmds.AddRange(peers.Where(x => rps.Contains(x.Map("options").GetValueOrDefault("router-port") ?? string.Empty)).Select(x => OvsdbCommand.Of("--if-exists", "lsp-del", x.Text("name")!)));
                 cmds.Add(OvsdbCommand.Of("lr-del", routerName));
+            }
+            else
+            {
+                // the external router port carries the first floating IP's address (it answers ARP for it): hand that
+                // address to a floating IP that stays, so the unbound one is released
+                var next = nats.First(n => n.Uuid != nat.Uuid).Text("external_ip")!;
+                var rps = await host.Ovn.RowsAsync("Logical_Router_Port", router!.Set("ports"), OvnNbctl.RouterPortColumns, cancellationToken).ConfigureAwait(false);
+                foreach (var rp in rps)
+                {
+                    var networks = rp.Set("networks");
+                    if (networks.Count == 1 && networks[0].StartsWith(fip + "/", StringComparison.Ordinal))
+                        cmds.Add(OvsdbCommand.Of("set", "Logical_Router_Port", rp.Uuid, $"networks={OvsdbJson.Quote(next + networks[0][fip.Length..])}"));
+                }
             }
             await host.Ovn.TransactAsync(cmds, cancellationToken).ConfigureAwait(false);
             return HandlerResult.Succeeded(message: $"Floating IP {fip} was unbound from VM {context.Name} ({vmIp})" +

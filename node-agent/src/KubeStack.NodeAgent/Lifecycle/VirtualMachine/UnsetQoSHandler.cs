@@ -5,7 +5,7 @@ using KubeStack.NodeAgent.Runtime;
 
 namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 
-/// <summary>unsetQoS: removes the QoS rule of the VM port with this MAC, direction, protocol and priority (and the OVS ingress policing for from).</summary>
+/// <summary>unsetQoS: removes the QoS rule of the VM port with this MAC, direction, protocol and priority (and the OVS-level limit of an ip/ip4 rule, see VmQos).</summary>
 public sealed class UnsetQoSHandler(NetworkHost host) : ILifecycleHandler
 {
     public string Kind => Kinds.VirtualMachine;
@@ -28,7 +28,8 @@ public sealed class UnsetQoSHandler(NetworkHost host) : ILifecycleHandler
             await host.Ovn.TransactAsync(rules.Select(q => OvsdbCommand.Of("remove", "Logical_Switch", r.Switch, "qos_rules", q.Uuid)), cancellationToken).ConfigureAwait(false);
             var policing = await VmQos.PolicingAsync(host, r, [port], clear: true, cancellationToken).ConfigureAwait(false);
             if (policing.Count > 0) await host.Ovs.TransactAsync(policing, cancellationToken).ConfigureAwait(false);
-            return HandlerResult.Succeeded(message: $"Removed QoS {string.Join("; ", rules.Select(VmNetworkOperations.Describe))} from port {port} of VM {context.Name}.");
+            return HandlerResult.Succeeded(message: $"Removed QoS {string.Join("; ", rules.Select(VmNetworkOperations.Describe))} from port {port} of VM {context.Name}" +
+                VmQos.Describe(r, policing.Count, clear: true) + ".");
         });
     }
 }

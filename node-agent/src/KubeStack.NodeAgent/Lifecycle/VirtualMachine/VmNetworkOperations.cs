@@ -16,11 +16,11 @@ public static class VmNetworkOperations
     public const int DefaultAclPriority = 1;
     public const int DefaultQosPriority = 1;
 
-    /// <summary>The VM's port on <paramref name="switchName"/> with the MAC (exactly one).</summary>
+    /// <summary>The VM's port (external_ids:kubestack-vm) on <paramref name="switchName"/> with the MAC (exactly one): another VM's port is never touched.</summary>
     public static async Task<OvsdbRow> PortByMacAsync(NetworkHost host, string switchName, string mac, string vm, string op, CancellationToken ct)
     {
         await SwitchOperations.RequireSwitchAsync(host, switchName, string.Empty, ct).ConfigureAwait(false);
-        var ports = await new OvnVmPorts(host.Ovn).PortsAsync(switchName, null, mac, ct).ConfigureAwait(false);
+        var ports = await new OvnVmPorts(host.Ovn).PortsAsync(switchName, vm, mac, ct).ConfigureAwait(false);
         return ports.Count switch
         {
             1 => ports[0],

@@ -41,23 +41,67 @@ public static class VmQos
         .Where(q => !byPriority || q.Integer("priority") == r.Priority)
         .ToList();
 
-    /// <summary>The OVS ingress policing commands for the ports bound on this node (from-direction only); none when OVS is absent.</summary>
+    /// <summary>The protocols that mean all of the port's traffic: only these get the OVS-level limit too.</summary>
+    public static bool MeansThePort(string protocol) => protocol is "ip" or "ip4";
+
+    /// <summary>
+    /// The OVS side of a QoS change for the VM's interfaces bound on this node (external_ids:iface-id = the logical port),
+    /// when the rule means the whole port (<see cref="MeansThePort"/>): direction from (what the VM sends, OVS ingress) →
+    /// ingress_policing_rate/burst (kbps / kb; stored, not enforced on kernels without act_police); direction to (what
+    /// the VM receives, OVS egress) → a linux-htb QoS on the port with max-rate = rate × 1000 bps and burst = burst ×
+    /// 1000 bits (tc htb, enforced). <paramref name="clear"/> removes them. None when OVS is absent or nothing is bound.
+    /// </summary>
     public static async Task<IReadOnlyList<OvsdbCommand>> PolicingAsync(NetworkHost host, Request r, IReadOnlyCollection<string> ports, bool clear, CancellationToken ct)
     {
-        if (r.Type != "from") return [];
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(r);
+        if (!MeansThePort(r.Protocol)) return [];
         IReadOnlyList<OvsdbRow> ifaces;
+        IReadOnlyList<OvsdbRow> ovsPorts = [];
         try
         {
             ifaces = await host.Ovs.ListInterfacesAsync(ct).ConfigureAwait(false);
+            if (r.Type == "to") ovsPorts = await host.Ovs.ListPortsAsync(ct).ConfigureAwait(false);
         }
         catch (HostToolException)
         {
             return [];
         }
-        return ifaces.Where(i => ports.Contains(i.Map("external_ids").GetValueOrDefault("iface-id") ?? string.Empty))
-            .Select(i => OvsdbCommand.Of("set", "Interface", i.Text("name")!,
-                $"ingress_policing_rate={(clear ? 0 : r.Rate).ToString(System.Globalization.CultureInfo.InvariantCulture)}",
-                $"ingress_policing_burst={(clear ? 0 : r.Burst).ToString(System.Globalization.CultureInfo.InvariantCulture)}"))
-            .ToList();
+        var bound = ifaces.Where(i => ports.Contains(i.Map("external_ids").GetValueOrDefault("iface-id") ?? string.Empty)).ToList();
+        var cmds = new List<OvsdbCommand>();
+        foreach (var i in bound)
+        {
+            if (r.Type == "from")
+            {
+                cmds.Add(OvsdbCommand.Of("set", "Interface", i.Text("name")!,
+                    $"ingress_policing_rate={NetworkParameters.Num(clear ? 0 : r.Rate)}", $"ingress_policing_burst={NetworkParameters.Num(clear ? 0 : r.Burst)}"));
+                continue;
+            }
+            var port = ovsPorts.FirstOrDefault(p => p.Set("interfaces").Contains(i.Uuid));
+            if (port is null) continue;
+            var name = port.Text("name")!;
+            var old = port.Text("qos");
+            if (old is not null)
+            {
+                cmds.Add(OvsdbCommand.Of("clear", "Port", name, "qos"));
+                cmds.Add(OvsdbCommand.Of("destroy", "QoS", old));
+            }
+            if (!clear)
+            {
+                var id = "@htb_" + new string(name.Where(char.IsAsciiLetterOrDigit).ToArray());
+                cmds.Add(OvsdbCommand.Of("set", "Port", name, $"qos={id}"));
+                var create = new List<string> { $"--id={id}", "create", "QoS", "type=linux-htb", $"other_config:max-rate={NetworkParameters.Num(r.Rate * 1000)}" };
+                if (r.Burst > 0) create.Add($"other_config:burst={NetworkParameters.Num(r.Burst * 1000)}");
+                create.Add(NetworkIds.Pair(NetworkIds.Port, i.Map("external_ids")["iface-id"]));
+                cmds.Add(new OvsdbCommand(create));
+            }
+        }
+        return cmds;
     }
+
+    /// <summary>What the OVS side did, for the result message.</summary>
+    public static string Describe(Request r, int commands, bool clear) =>
+        commands == 0 ? string.Empty
+        : r.Type == "from" ? $"; OVS ingress policing {(clear ? "cleared" : $"{r.Rate} kbps")} on the bound interface(s) (stored, not enforced on this kernel)"
+        : $"; OVS linux-htb QoS {(clear ? "removed" : $"max-rate {r.Rate} kbps")} on the bound port(s) (tc htb, enforced)";
 }

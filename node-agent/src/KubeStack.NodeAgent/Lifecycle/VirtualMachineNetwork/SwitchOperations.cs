@@ -10,7 +10,7 @@ public static class SwitchOperations
 {
     public static async Task<OvsdbRow> RequireSwitchAsync(NetworkHost host, string name, string node, CancellationToken ct) =>
         await host.Ovn.FindSwitchAsync(name, ct).ConfigureAwait(false)
-        ?? throw NetworkFailures.Refused($"the OVN logical switch {name} does not exist (node {node}); create it with createSwitch first.");
+        ?? throw NetworkFailures.Refused($"the OVN logical switch {name} does not exist{(node.Length > 0 ? $" (node {node})" : string.Empty)}; create it with createSwitch first.");
 
     public static async Task<OvsdbRow?> DhcpOfAsync(NetworkHost host, string name, CancellationToken ct) =>
         (await host.Ovn.FindAsync("DHCP_Options", OvnNbctl.DhcpColumns, [NetworkIds.Key(NetworkIds.Switch) + "=" + OvsdbJson.Quote(name)], ct).ConfigureAwait(false))
