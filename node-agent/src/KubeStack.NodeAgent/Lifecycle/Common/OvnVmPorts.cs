@@ -1,3 +1,4 @@
+using System.Xml.Linq;
 using KubeStack.NodeAgent.Builders;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork;
@@ -78,6 +79,66 @@ public sealed class OvnVmPorts(OvnNbctl ovn)
             .Where(r => mac is null || r.Set("addresses").Any(a => a.StartsWith(mac + " ", StringComparison.OrdinalIgnoreCase) || string.Equals(a, mac, StringComparison.OrdinalIgnoreCase)))
             .ToList();
     }
+
+    /// <summary>
+    /// VM create: makes the logical port of every l3bridge NIC of the domain (named after its interfaceid, with its MAC
+    /// and fixed IP) before the domain starts, so ovn-controller binds it as soon as libvirt adds the interface to
+    /// br-int. Returns the ports it made (for <see cref="RemovePortAsync"/> when the start fails). An l3bridge NIC without
+    /// <c>switch=</c> or on another bridge than br-int is refused (it would have no bound OVN port and no connectivity). No OVN call without l3bridge NICs.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> EnsureNicPortsAsync(string vmName, IEnumerable<PlannedNic> nics, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(nics);
+        var l3 = nics.Where(n => n.Type == Contracts.Formats.NicType.L3Bridge).ToList();
+        foreach (var nic in l3.Where(n => n.Switch is null || n.InterfaceId is null))
+            throw NetworkFailures.Refused($"the l3bridge NIC {nic.Index + 1} ({nic.Mac}) of VM {vmName} names no OVN switch; give switch=<createSwitch name> in its network entry.");
+        foreach (var nic in l3.Where(n => n.Bridge != BridgeOperations.IntegrationBridge))
+            throw NetworkFailures.Refused($"the l3bridge NIC {nic.Index + 1} ({nic.Mac}) of VM {vmName} plugs into {nic.Bridge}; l3bridge NICs plug into OVN's integration bridge {BridgeOperations.IntegrationBridge} (source={BridgeOperations.IntegrationBridge}), where ovn-controller binds their ports.");
+        var made = new List<string>();
+        foreach (var nic in l3)
+        {
+            await EnsurePortAsync(vmName, nic.Switch!, nic.InterfaceId!, nic.Mac, nic.Ip, cancellationToken).ConfigureAwait(false);
+            made.Add(nic.InterfaceId!);
+        }
+        return made;
+    }
+
+    /// <summary>
+    /// The interfaceids of a domain's l3bridge NICs — the names of its OVN logical ports: the
+    /// <c>&lt;virtualport type='openvswitch'&gt;&lt;parameters interfaceid=.../&gt;</c> of the interfaces on OVN's
+    /// integration bridge <c>br-int</c> (libvirt also gives l2bridge NICs on other OVS bridges an interfaceid of its own;
+    /// those have no OVN port).
+    /// </summary>
+    public static IReadOnlyList<string> InterfaceIds(string domainXml)
+    {
+        ArgumentNullException.ThrowIfNull(domainXml);
+        var doc = XDocument.Parse(domainXml);
+        return doc.Descendants("interface")
+            .Where(i => (string?)i.Element("source")?.Attribute("bridge") == BridgeOperations.IntegrationBridge)
+            .Elements("virtualport")
+            .Where(v => (string?)v.Attribute("type") == "openvswitch")
+            .Select(v => (string?)v.Element("parameters")?.Attribute("interfaceid"))
+            .OfType<string>().Where(id => id.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// VM delete: removes the logical ports of the domain's l3bridge NICs and every other port of the VM
+    /// (external_ids:kubestack-vm), with their ACLs/QoS rules. Returns the removed names; does not call OVN at all when
+    /// the domain has no l3bridge NIC (so nodes without OVN are unaffected).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RemoveDomainPortsAsync(string vmName, string domainXml, CancellationToken cancellationToken = default)
+    {
+        var ids = InterfaceIds(domainXml);
+        if (ids.Count == 0) return [];
+        var byVm = await RemoveVmPortsAsync(vmName, cancellationToken).ConfigureAwait(false);
+        var rest = ids.Except(byVm, StringComparer.Ordinal).ToList();
+        if (rest.Count > 0) await RemoveAsync(rest, cancellationToken).ConfigureAwait(false);
+        return [.. byVm, .. rest];
+    }
+
+    /// <summary><see cref="RemoveDomainPortsAsync"/> for the synchronous libvirt handlers (deleteVM, the VM finalizer).</summary>
+    public IReadOnlyList<string> RemoveDomainPorts(string vmName, string domainXml) =>
+        RemoveDomainPortsAsync(vmName, domainXml).ConfigureAwait(false).GetAwaiter().GetResult();
 
     private async Task RemoveAsync(IReadOnlyList<string> portNames, CancellationToken ct)
     {

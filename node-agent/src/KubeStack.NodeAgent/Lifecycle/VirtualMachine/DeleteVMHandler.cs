@@ -107,9 +107,17 @@ public sealed class DeleteVMHandler(VmHost host) : ILifecycleHandler
                 flags |= DomainUndefineFlags.Nvram;
             }
 
+            // l3bridge NICs: their OVN logical ports (and ACL/QoS rules) go with the VM; no OVN call without them
+            var ports = new Common.OvnVmPorts().RemoveDomainPorts(context.Name, domain.GetXmlDesc(DomainXmlFlags.None));
             domain.Undefine(flags);
             var removed = toDelete.Count == 0 ? "its disks were kept" : $"{toDelete.Distinct(StringComparer.Ordinal).Count()} disk file(s) were deleted";
-            return Task.FromResult(HandlerResult.Succeeded(message: $"VM {context.Name} was deleted from node {context.NodeName}; {removed}."));
+            return Task.FromResult(HandlerResult.Succeeded(message: $"VM {context.Name} was deleted from node {context.NodeName}; {removed}" +
+                (ports.Count > 0 ? $"; its OVN port(s) {string.Join(", ", ports)} were removed." : ".")));
+        }
+        catch (KubeStack.NodeAgent.HostTools.HostToolException ex)
+        {
+            return Task.FromResult(HandlerResult.Failed(ErrorClasses.Exception,
+                $"Removing the OVN ports of VM {context.Name} on node {context.NodeName} failed: {ex.Message}; the VM was not deleted.", retryable: true));
         }
         catch (LibvirtException ex)
         {

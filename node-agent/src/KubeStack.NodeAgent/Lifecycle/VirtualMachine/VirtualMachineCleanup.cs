@@ -30,6 +30,7 @@ public sealed class VirtualMachineCleanup(VmHost host) : IObjectCleanup
                 domain.Destroy();
             }
 
+            new Common.OvnVmPorts().RemoveDomainPorts(name, domain.GetXmlDesc(DomainXmlFlags.None));
             domain.Undefine(DomainUndefineFlags.ManagedSave | DomainUndefineFlags.SnapshotsMetadata | DomainUndefineFlags.CheckpointsMetadata);
             return Task.FromResult(HandlerResult.Succeeded(message:
                 $"The domain of VM {name} was powered off and undefined on node {context.NodeName}; its disk files were kept."));
@@ -37,6 +38,11 @@ public sealed class VirtualMachineCleanup(VmHost host) : IObjectCleanup
         catch (LibvirtException ex) when (ex.IsNoDomain)
         {
             return Task.FromResult(HandlerResult.Succeeded(message: $"VM {name} has no domain on node {context.NodeName}; nothing to clean up."));
+        }
+        catch (KubeStack.NodeAgent.HostTools.HostToolException ex)
+        {
+            return Task.FromResult(HandlerResult.Failed(ErrorClasses.Exception,
+                $"Removing the OVN ports of VM {name} on node {context.NodeName} failed: {ex.Message}", retryable: true));
         }
         catch (LibvirtException ex)
         {

@@ -2,7 +2,10 @@ using KubeStack.Contracts.Formats;
 using KubeStack.Contracts.Resources;
 using KubeStack.Contracts.Validation;
 using KubeStack.NodeAgent.Builders;
+using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Libvirt;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork;
 using KubeStack.NodeAgent.Runtime;
 
 namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
@@ -16,7 +19,7 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 /// </summary>
 internal static class VmCreate
 {
-    public static Task<HandlerResult> RunAsync(RequestContext ctx, VmHost host, VmCreateKind kind)
+    public static async Task<HandlerResult> RunAsync(RequestContext ctx, VmHost host, VmCreateKind kind, OvnVmPorts? ovn = null)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(host);
@@ -39,9 +42,16 @@ internal static class VmCreate
         }
 
         LibvirtDomain? domain = null;
+        IReadOnlyList<string> ovnPorts = [];
         try
         {
             domain = host.TryLookup(ctx.Name);
+            if (domain is null || domain.Uuid == built.Uuid)
+            {
+                // l3bridge NICs: their OVN logical ports exist before the domain starts (ovn-controller binds them then)
+                ovnPorts = await (ovn ?? new OvnVmPorts()).EnsureNicPortsAsync(ctx.Name, built.Nics).ConfigureAwait(false);
+            }
+
             if (domain is not null)
             {
                 if (domain.Uuid != built.Uuid || !VmPowerOperation.IsResumed(ctx))
@@ -68,6 +78,7 @@ internal static class VmCreate
             catch (LibvirtException)
             {
                 UndefineQuietly(domain);
+                await RemovePortsQuietlyAsync(ovn ?? new OvnVmPorts(), ovnPorts).ConfigureAwait(false);
                 throw;
             }
 
@@ -77,6 +88,15 @@ internal static class VmCreate
         catch (LibvirtException ex)
         {
             return Done(VmHost.LibvirtFailed(ex, "Creating", ctx));
+        }
+        catch (NetworkRefusedException ex)
+        {
+            return Done(HandlerResult.Failed(ex.ErrorClass, $"{ctx.Key} of VM {ctx.Name} was refused before the domain was defined: {ex.Message}"));
+        }
+        catch (HostToolException ex)
+        {
+            return Done(HandlerResult.Failed(ex.IsToolMissing ? ErrorClasses.VirtctlError : ErrorClasses.Exception,
+                $"{ctx.Key} of VM {ctx.Name} could not make the OVN port of its l3bridge NIC on node {ctx.NodeName}: {ex.Message}; the domain was not defined."));
         }
         finally
         {
@@ -122,5 +142,20 @@ internal static class VmCreate
         }
     }
 
-    private static Task<HandlerResult> Done(HandlerResult result) => Task.FromResult(result);
+    private static HandlerResult Done(HandlerResult result) => result;
+
+    private static async Task RemovePortsQuietlyAsync(OvnVmPorts ovn, IReadOnlyList<string> ports)
+    {
+        foreach (var port in ports)
+        {
+            try
+            {
+                await ovn.RemovePortAsync(port).ConfigureAwait(false);
+            }
+            catch (HostToolException)
+            {
+                // Best effort: the start failure is what the request reports.
+            }
+        }
+    }
 }
