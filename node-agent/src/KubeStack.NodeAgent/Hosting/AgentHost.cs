@@ -61,6 +61,9 @@ public static class AgentHost
         // The VM handlers' shared host access (LibvirtHost above: opened on first use); the out-of-band VM watcher (not
         // with the recording test handlers, which run without libvirt).
         builder.Services.TryAddSingleton<VmHost>();
+        // This node's objects by kind (the informer caches), read lazily: showPool and the storage resync tell which pool files belong to objects.
+        builder.Services.TryAddSingleton(sp => new StorageInventory(kind =>
+            sp.GetRequiredService<AgentController>().Informers.TryGetValue(kind, out var informer) ? informer.List() : []));
         // migrateVM/migrateVMDisk/migrateDisk: target nodes from the agent Leases (docs/migration.md)
         builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IMigrationTargets>(sp =>
             new KubeStack.NodeAgent.Lifecycle.Common.MigrationTargets(sp.GetRequiredService<IKubernetes>()));
@@ -77,6 +80,16 @@ public static class AgentHost
                 new VmStateWatcherOptions { ResyncPeriod = options.VmResyncPeriod },
                 sp.GetRequiredService<ILogger<VmStateWatcher>>()));
             builder.Services.AddHostedService<VmStateWatcherService>();
+            // The storage resync (registers files found in pools, reports drift; docs/storage.md), at the VM resync period.
+            builder.Services.AddSingleton(sp => new StoragePoolWatcher(
+                sp.GetRequiredService<LibvirtHost>(),
+                sp.GetRequiredService<IObjectApi>(),
+                sp.GetRequiredService<IEventRecorder>(),
+                sp.GetRequiredService<StorageInventory>(),
+                options.NodeName,
+                options.VmResyncPeriod,
+                sp.GetRequiredService<ILogger<StoragePoolWatcher>>()));
+            builder.Services.AddHostedService<StoragePoolWatcherService>();
         }
 
         builder.Services.AddLifecycleHandlers(typeof(AgentHost).Assembly);
