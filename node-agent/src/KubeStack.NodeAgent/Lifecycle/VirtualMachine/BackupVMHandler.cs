@@ -30,6 +30,7 @@ public sealed class BackupVMHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrash
             var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
             var full = StorageParameters.Flag(p, "full", Key) ?? false;
             var all = StorageParameters.Flag(p, "all", Key) ?? false;
+            _ = RemoteBackupServer.Optional(p, Key); // the FTP parameters are checked before any work
             using var domain = libvirt.Connection.TryLookupDomainByName(context.Name);
             if (domain is null)
             {
@@ -37,7 +38,9 @@ public sealed class BackupVMHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrash
             }
 
             var (_, message) = await _steps.BackupVmAsync(domain, pool, version, full, all, context, cancellationToken).ConfigureAwait(false);
-            return VmHost.Succeeded(domain, message);
+            var pushed = await RemoteBackupRequests.PushAfterBackupAsync(BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName), context,
+                context.Name, null, version, cancellationToken).ConfigureAwait(false);
+            return VmHost.Succeeded(domain, pushed is null ? message : $"{message} {pushed}");
         });
     }
 }

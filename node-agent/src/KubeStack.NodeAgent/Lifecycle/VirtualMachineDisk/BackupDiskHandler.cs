@@ -34,6 +34,7 @@ public sealed class BackupDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ICra
         var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
         var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
         var full = StorageParameters.Flag(p, "full", Key) ?? false;
+        _ = RemoteBackupServer.Optional(p, Key); // the FTP parameters are checked before any work
         var domainName = StorageParameters.Optional(p, "domain");
         var volume = BackupNames.Require(context.Name, "name", Key);
         var place = DiskPlace.Of(context.Object) ?? throw new StorageRefusedException(ErrorClasses.VirtletError,
@@ -78,7 +79,8 @@ public sealed class BackupDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ICra
         var layout = BackupSources.Layout(connection, pool, Key, node);
         var request = new BackupRequest(domainName, volume, version, full, false, node, context.Attempt, Key);
         var outcome = await _writer.BackupAsync(new BackupStore(layout, domainName, volume), request, [source], null, running, ct).ConfigureAwait(false);
-        return HandlerResult.Succeeded(DiskVolumeSteps.View(connection, info, place),
-            message: BackupVmSteps.Describe(outcome, $"Disk {volume} of VM {domainName}", pool, node));
+        var message = BackupVmSteps.Describe(outcome, $"Disk {volume} of VM {domainName}", pool, node);
+        var pushed = await RemoteBackupRequests.PushAfterBackupAsync(layout, context, domainName, volume, version, ct).ConfigureAwait(false);
+        return HandlerResult.Succeeded(DiskVolumeSteps.View(connection, info, place), message: pushed is null ? message : $"{message} {pushed}");
     }
 }

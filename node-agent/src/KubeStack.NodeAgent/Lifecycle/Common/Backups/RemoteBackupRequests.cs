@@ -1,7 +1,5 @@
-using System.Xml.Linq;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.HostTools.Ftp;
-using KubeStack.NodeAgent.Lifecycle.VirtualMachineDisk;
 using KubeStack.NodeAgent.Runtime;
 
 namespace KubeStack.NodeAgent.Lifecycle.Common.Backups;
@@ -51,18 +49,35 @@ public static class RemoteBackupRequests
         });
     }
 
-    /// <summary>The remote leg of backupVM/backupDisk: pushes the version just made when the request names a server; null when it names none.</summary>
+    /// <summary>
+    /// The remote leg of backupVM/backupDisk: when the request names an FTP server, pushes the version just made (with
+    /// the parents it needs) and returns the sentence to add to the result; null when it names none. An FTP failure is
+    /// thrown as a <see cref="StorageRefusedException"/> (mapped like the remote operations, retryable when the server
+    /// was unreachable or the transfer kept breaking) whose message says that the local version exists: a retry finds it
+    /// complete and only resumes the upload.
+    /// </summary>
     public static async Task<string?> PushAfterBackupAsync(BackupLayout layout, RequestContext context, string domain, string? volume, string version,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(context);
         if (RemoteBackupServer.Optional(context.Parameters, context.Key) is not { } server)
         {
             return null;
         }
 
-        var report = await RunAsync(server, context, s => s.PushAsync(layout, domain, volume, version, cancellationToken)).ConfigureAwait(false);
-        return $"It was pushed to the FTP server {server}: {report.Describe("uploaded")}.";
+        try
+        {
+            var report = await RunAsync(server, context, s => s.PushAsync(layout, domain, volume, version, cancellationToken)).ConfigureAwait(false);
+            return $"It is on the FTP server {server} too: {report.Describe("uploaded")}.";
+        }
+        catch (FtpException ex)
+        {
+            var failure = (HandlerResult.Failure)Ftp(ex, $"Uploading it to the FTP server {server}", context.NodeName);
+            throw new StorageRefusedException(failure.ErrorClass,
+                $"Backup version {version} of {What(domain, volume)} was made in {layout.Root}, but {char.ToLowerInvariant(failure.Message[0])}{failure.Message[1..]}",
+                failure.Retryable);
+        }
     }
 
     /// <summary>pullRemoteBackup: downloads a remote version (and the parents it needs) into <c>pool</c>'s backup area.</summary>
@@ -152,15 +167,9 @@ public static class RemoteBackupRequests
         });
     }
 
-    /// <summary>The backup area of the active pool <c>pool</c> (its target directory, inside the allowed roots).</summary>
-    private static BackupLayout Area(LibvirtHost libvirt, RequestContext context)
-    {
-        var poolName = StorageParameters.Required(context.Parameters, "pool", context.Key);
-        using var pool = DiskOperations.RequireActivePool(libvirt.Connection, poolName, context.NodeName);
-        var directory = (string?)XElement.Parse(pool.GetXmlDesc()).Element("target")?.Element("path") ?? throw new StorageRefusedException(
-            ErrorClasses.VirtctlError, $"{context.Key}.pool: storage pool {poolName} on node {context.NodeName} has no target directory; backups need a directory-backed pool.");
-        return BackupLayout.ForPoolDirectory(directory);
-    }
+    /// <summary>The backup area of the active pool <c>pool</c>.</summary>
+    private static BackupLayout Area(LibvirtHost libvirt, RequestContext context) =>
+        BackupSources.Layout(libvirt.Connection, StorageParameters.Required(context.Parameters, "pool", context.Key), context.Key, context.NodeName);
 
     private static (string? Volume, string Version) Identify(RequestContext context)
     {
