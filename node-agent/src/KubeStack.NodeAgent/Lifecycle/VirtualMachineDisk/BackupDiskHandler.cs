@@ -26,6 +26,27 @@ public sealed class BackupDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ICra
         return StorageFailures.GuardAsync($"Backing up disk {context.Name}", Key, context.NodeName, () => BackupAsync(context, cancellationToken));
     }
 
+    /// <summary>The active pool holding a volume named <paramref name="volume"/>, or null.</summary>
+    private static string? FindPool(LibvirtConnection connection, string volume)
+    {
+        foreach (var pool in connection.ListAllStoragePools())
+        {
+            using (pool)
+            {
+                if (pool.IsActive())
+                {
+                    using var found = pool.TryLookupStorageVolByName(volume);
+                    if (found is not null)
+                    {
+                        return pool.Name;
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
     private async Task<HandlerResult> BackupAsync(RequestContext context, CancellationToken ct)
     {
         var p = context.Parameters;
@@ -37,8 +58,12 @@ public sealed class BackupDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ICra
         _ = RemoteBackupServer.Optional(p, Key); // the FTP parameters are checked before any work
         var domainName = StorageParameters.Optional(p, "domain");
         var volume = BackupNames.Require(context.Name, "name", Key);
-        var place = DiskPlace.Of(context.Object) ?? throw new StorageRefusedException(ErrorClasses.VirtletError,
-            $"{Key} cannot run: disk {volume} has no pool recorded (spec.volume.pool) on node {node}; create it with createDisk first.");
+        // The request's pool is the backup pool: the disk's own pool comes from its view (spec.volume.pool), else from
+        // the pools that hold a volume of this name.
+        var diskPoolName = (context.Object.Spec.Volume?["pool"] as System.Text.Json.Nodes.JsonValue)?.GetValue<string>() ?? FindPool(connection, volume)
+            ?? throw new StorageRefusedException(ErrorClasses.VirtletError,
+                $"{Key} cannot run: disk {volume} is in no storage pool on node {node} (spec.volume.pool is not set); create it with createDisk first.");
+        var place = (DiskPlace.Of(context.Object) ?? new DiskPlace(volume, diskPoolName, diskPoolName, "localfs")) with { Pool = diskPoolName, PoolName = diskPoolName };
         string path;
         using (var diskPool = DiskOperations.RequireActivePool(connection, place.Pool, node))
         using (var vol = diskPool.TryLookupStorageVolByName(volume) ?? throw new StorageRefusedException(ErrorClasses.VirtletError,
