@@ -7,11 +7,12 @@ using KubeStack.NodeAgent.Runtime;
 namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineDiskSnapshot;
 
 /// <summary>
-/// createDiskExternalSnapshot (offline, see <see cref="ExternalSnapshotSteps"/>): the disk's active layer becomes the
+/// createDiskExternalSnapshot (see <see cref="ExternalSnapshotSteps"/>): the disk's active layer becomes the
 /// frozen file <c>&lt;vol&gt;.&lt;snapshot&gt;</c> and a new empty overlay backed by it takes the disk's path. Probes first: a
 /// snapshot file whose disk overlay already backs onto it is success on a resumed attempt (error on a first one); a
 /// crash between the rename and the overlay is finished on the retry (the overlay is created through a temporary name).
-/// Refused when another file backs onto the disk's active layer (it would be frozen under it).
+/// Refused when another file backs onto the disk's active layer (it would be frozen under it). A disk a running VM
+/// writes to is snapshotted live through libvirt with the same layout (<see cref="LiveDiskSnapshots"/>).
 /// </summary>
 public sealed class CreateDiskExternalSnapshotHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILifecycleHandler
 {
@@ -63,12 +64,21 @@ public sealed class CreateDiskExternalSnapshotHandler(LibvirtHost libvirt, QemuI
                 $"{Key} needs a qcow2 disk, but disk {t.Vol} ({t.DiskPath}) on node {node} is {info.Format}; nothing was changed.");
         }
 
-        ExternalSnapshotSteps.RefuseLive(connection, t, Key, node);
+        var live = LiveDiskSnapshots.Find(connection, t, context);
         var holders = await ExternalSnapshotSteps.ChildrenOfAsync(connection, qemuImg, t.DiskPath, ct).ConfigureAwait(false);
         if (holders.Count > 0)
         {
             throw new StorageRefusedException(ErrorClasses.LibvirtError,
                 $"Disk {t.Vol} ({t.DiskPath}) on node {node} is the backing file of {string.Join(", ", holders)}; it cannot take an external snapshot. Nothing was changed.");
+        }
+
+        if (live is not null)
+        {
+            await LiveDiskSnapshots.CreateAsync(connection, qemuImg, t, live, context.Name, node, ct).ConfigureAwait(false);
+            ExternalSnapshotSteps.Refresh(connection, t.Pool, node);
+            return HandlerResult.Succeeded(await ExternalSnapshotSteps.ViewAsync(connection, qemuImg, t, context.Name, ct).ConfigureAwait(false),
+                message: $"External snapshot {context.Name} of disk {t.Vol} was taken live on node {node} through libvirt (VM {live.Domain}, {live.Target}): " +
+                         $"{t.SnapshotPath} is frozen and the VM now writes to {t.DiskPath}, a new overlay on it.");
         }
 
         File.Move(t.DiskPath, t.SnapshotPath, overwrite: false);

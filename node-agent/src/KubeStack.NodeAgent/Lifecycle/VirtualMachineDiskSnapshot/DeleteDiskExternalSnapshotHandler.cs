@@ -6,10 +6,12 @@ using KubeStack.NodeAgent.Runtime;
 namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineDiskSnapshot;
 
 /// <summary>
-/// deleteDiskExternalSnapshot (offline, see <see cref="ExternalSnapshotSteps"/>): every file backed directly by the
+/// deleteDiskExternalSnapshot (see <see cref="ExternalSnapshotSteps"/>): every file backed directly by the
 /// snapshot file is rebased in safe mode onto the snapshot's own backing file (or flattened when it has none), which
 /// copies the snapshot's data into it, so every chain reads the same bytes as before; then the snapshot file is
-/// deleted. Never <c>rebase -u</c>. A snapshot already gone is success on a resumed attempt (error on a first one).
+/// deleted. Never <c>rebase -u</c>. A file backed by the snapshot that a running VM writes to (its active layer) is
+/// merged live instead: <c>blockpull</c> onto the snapshot's backing file (<see cref="LiveDiskSnapshots"/>); an inner
+/// layer of a running chain is refused. A snapshot already gone is success on a resumed attempt (error on a first one).
 /// </summary>
 public sealed class DeleteDiskExternalSnapshotHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILifecycleHandler
 {
@@ -38,10 +40,16 @@ public sealed class DeleteDiskExternalSnapshotHandler(LibvirtHost libvirt, QemuI
                 $"Disk {t.Vol} in pool {t.Pool} on node {node} has no external snapshot {context.Name} ({t.SnapshotPath} does not exist); nothing was changed.");
         }
 
-        ExternalSnapshotSteps.RefuseLive(connection, t, Key, node);
         var snapshot = await qemuImg.InfoAsync(t.SnapshotPath, cancellationToken: ct).ConfigureAwait(false);
         var children = await ExternalSnapshotSteps.ChildrenOfAsync(connection, qemuImg, t.SnapshotPath, ct).ConfigureAwait(false);
-        foreach (var child in children)
+        var live = LiveDiskSnapshots.LiveChildren(connection, children, t, node);
+        foreach (var (_, user) in live)
+        {
+            // A running VM's active layer: blockpull the snapshot's data into it.
+            await LiveDiskSnapshots.PullAsync(connection, user, snapshot.FullBackingFilename, node, ct).ConfigureAwait(false);
+        }
+
+        foreach (var child in children.Where(c => live.All(l => l.Child != c)))
         {
             await qemuImg.RebaseAsync(child, snapshot.FullBackingFilename, snapshot.FullBackingFilename is null ? null : snapshot.BackingFilenameFormat ?? "qcow2",
                 format: "qcow2", cancellationToken: ct).ConfigureAwait(false);

@@ -15,8 +15,9 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineDiskSnapshot;
 /// runs on a snapshot's file. Taking snapshot S renames the active layer to the frozen file <c>&lt;pool&gt;/&lt;vol&gt;.&lt;S&gt;</c>
 /// and puts a new empty qcow2 overlay backed by it at the disk's path. Revert puts a new empty overlay backed by S at the
 /// disk's path (later snapshots stay valid chains of their own). Delete merges S into each file backed by it with a safe
-/// <c>qemu-img rebase</c> onto S's own backing file (data copied, never <c>-u</c>), then removes S. A disk a running VM uses
-/// is refused (VirtctlError): live disk-only snapshots through libvirt are not implemented by this agent.
+/// <c>qemu-img rebase</c> onto S's own backing file (data copied, never <c>-u</c>), then removes S. Create and delete on a
+/// disk a running VM writes to go through libvirt (<see cref="LiveDiskSnapshots"/>); revert is refused while a running
+/// VM uses the disk (the catalog: the VM must be shut down).
 /// </summary>
 public static class ExternalSnapshotSteps
 {
@@ -50,7 +51,7 @@ public static class ExternalSnapshotSteps
             DiskOperations.PathIn(dir, $"{vol}.{context.Name}", poolName, node), type);
     }
 
-    /// <summary>Refuses while a running VM uses the disk or any file of its chain.</summary>
+    /// <summary>Refuses (revert) while a running VM uses the disk or the snapshot file: the catalog requires the VM to be shut down.</summary>
     public static void RefuseLive(LibvirtConnection connection, Target target, string operation, string node)
     {
         ArgumentNullException.ThrowIfNull(target);
@@ -60,8 +61,8 @@ public static class ExternalSnapshotSteps
         if (running.Count > 0)
         {
             throw new StorageRefusedException(ErrorClasses.VirtctlError,
-                $"{operation} on disk {target.Vol} is refused on node {node}: VM {string.Join(", ", running)} is running on it and this agent " +
-                "handles external disk snapshots only offline (live disk-only snapshots are not implemented). Stop the VM and submit the request again; nothing was changed.");
+                $"{operation} on disk {target.Vol} is refused on node {node}: VM {string.Join(", ", running)} is running on it, and the disk's content " +
+                "cannot be swapped under a running guest (the catalog requires the VM to be shut down). Stop the VM and submit the request again; nothing was changed.");
         }
     }
 
@@ -75,17 +76,36 @@ public static class ExternalSnapshotSteps
         {
             using (pool)
             {
-                if (!pool.IsActive())
+                IReadOnlyList<LibvirtStorageVol> volumes;
+                try
                 {
-                    continue;
+                    if (!pool.IsActive())
+                    {
+                        continue;
+                    }
+
+                    pool.Refresh();
+                    volumes = pool.ListAllVolumes();
+                }
+                catch (LibvirtException ex) when (LibvirtErrorClassifier.IsNotFound(ex.Code) || LibvirtErrorClassifier.IsOperationInvalid(ex.Code))
+                {
+                    continue; // removed or stopped while we looked: it holds nothing
                 }
 
-                pool.Refresh();
-                foreach (var volume in pool.ListAllVolumes())
+                foreach (var volume in volumes)
                 {
                     using (volume)
                     {
-                        var volumePath = volume.GetPath();
+                        string volumePath;
+                        try
+                        {
+                            volumePath = volume.GetPath();
+                        }
+                        catch (LibvirtException ex) when (LibvirtErrorClassifier.IsNotFound(ex.Code))
+                        {
+                            continue; // deleted while we looked
+                        }
+
                         try
                         {
                             var info = await qemuImg.InfoAsync(volumePath, cancellationToken: ct).ConfigureAwait(false);
