@@ -261,7 +261,7 @@ internal sealed class VmAgentHarness : IAsyncDisposable
             [
                 new CreateAndStartVMFromISOHandler(host), new CreateAndStartVMFromImageHandler(host), new StartVMHandler(host),
                 new StopVMHandler(host, TimeProvider.System), new StopVMForceHandler(host), new RebootVMHandler(host), new ResetVMHandler(host),
-                new SuspendVMHandler(host), new ResumeVMHandler(host), new DeleteVMHandler(host),
+                new SuspendVMHandler(host), new ResumeVMHandler(host), new DeleteVMHandler(host), new AutoStartVMHandler(host),
             ];
             var api = new KubeObjectApi(h.Client, Catalog);
             var recorder = new EventRecorder(h.Client, "kubestack-node-agent", Node);

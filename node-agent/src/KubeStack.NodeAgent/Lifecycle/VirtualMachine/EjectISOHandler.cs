@@ -16,7 +16,7 @@ public sealed class EjectISOHandler(VmHost host) : ILifecycleHandler
     public string Key => "ejectISO";
 
     public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken) =>
-        VmCdrom.RunAsync(context, host, domain =>
+        VmCdrom.RunAsync(context, host, async domain =>
         {
             VmCdrom.RequireTrue(context, "eject", "ejectISO ejects the CD-ROM (use insertISO to insert one)");
             var iso = VmCdrom.ResolveMedia(context, "path");
@@ -33,7 +33,7 @@ public sealed class EjectISOHandler(VmHost host) : ILifecycleHandler
                         $"(its drives: {VmCdrom.Describe(running ? live : config)}).");
             }
 
-            return VmCdrom.Change(context, domain, drive.Target, CdromAction.Eject, null, block: false,
-                force: StorageParameters.Flag(context.Parameters, "force", Key) == true);
+            return await VmCdrom.ChangeAsync(context, domain, drive.Target, CdromAction.Eject, null, block: false,
+                force: StorageParameters.Flag(context.Parameters, "force", Key) == true, cancellationToken).ConfigureAwait(false);
         });
 }

@@ -17,7 +17,7 @@ public sealed class InsertISOHandler(VmHost host) : ILifecycleHandler
     public string Key => "insertISO";
 
     public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken) =>
-        VmCdrom.RunAsync(context, host, domain =>
+        VmCdrom.RunAsync(context, host, async domain =>
         {
             VmCdrom.RequireTrue(context, "insert", "insertISO inserts the CD-ROM (use ejectISO to eject it)");
             var iso = VmCdrom.ResolveMedia(context, "path");
@@ -32,8 +32,8 @@ public sealed class InsertISOHandler(VmHost host) : ILifecycleHandler
                       "Eject one first (ejectISO) or replace its media with manageISO update=true.");
             }
 
-            return VmCdrom.Change(context, domain, drive.Target, CdromAction.Insert, iso,
+            return await VmCdrom.ChangeAsync(context, domain, drive.Target, CdromAction.Insert, iso,
                 block: StorageParameters.Flag(context.Parameters, "block", Key) == true,
-                force: StorageParameters.Flag(context.Parameters, "force", Key) == true);
+                force: StorageParameters.Flag(context.Parameters, "force", Key) == true, cancellationToken).ConfigureAwait(false);
         });
 }

@@ -18,7 +18,7 @@ public sealed class ManageISOHandler(VmHost host) : ILifecycleHandler
     public string Key => "manageISO";
 
     public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken) =>
-        VmCdrom.RunAsync(context, host, domain =>
+        VmCdrom.RunAsync(context, host, async domain =>
         {
             var p = context.Parameters;
             var target = StorageParameters.Required(p, "path", Key);
@@ -36,7 +36,7 @@ public sealed class ManageISOHandler(VmHost host) : ILifecycleHandler
             }
 
             var action = eject ? CdromAction.Eject : insert ? CdromAction.Insert : CdromAction.Update;
-            return VmCdrom.Change(context, domain, target, action, source,
-                block: StorageParameters.Flag(p, "block", Key) == true, force: StorageParameters.Flag(p, "force", Key) == true);
+            return await VmCdrom.ChangeAsync(context, domain, target, action, source,
+                block: StorageParameters.Flag(p, "block", Key) == true, force: StorageParameters.Flag(p, "force", Key) == true, cancellationToken).ConfigureAwait(false);
         });
 }

@@ -30,12 +30,12 @@ public enum CdromAction
 internal static class VmCdrom
 {
     /// <summary>The frame of the CD-ROM handlers: <see cref="VmDeviceOperation"/> plus media paths outside the roots.</summary>
-    public static Task<HandlerResult> RunAsync(RequestContext ctx, VmHost host, Func<LibvirtDomain, HandlerResult> operate) =>
-        VmDeviceOperation.RunAsync(ctx, host, "Changing the CD-ROM media of", domain =>
+    public static Task<HandlerResult> RunAsync(RequestContext ctx, VmHost host, Func<LibvirtDomain, Task<HandlerResult>> operate) =>
+        VmDeviceOperation.RunAsync(ctx, host, "Changing the CD-ROM media of", async domain =>
         {
             try
             {
-                return operate(domain);
+                return await operate(domain).ConfigureAwait(false);
             }
             catch (CdromPathException ex)
             {
@@ -89,8 +89,8 @@ internal static class VmCdrom
     /// Changes the media of drive <paramref name="target"/> in the scope the request asks for. <paramref name="source"/>
     /// is the media for Insert/Update (null for Eject).
     /// </summary>
-    public static HandlerResult Change(RequestContext ctx, LibvirtDomain domain, string target, CdromAction action, string? source,
-        bool block, bool force)
+    public static async Task<HandlerResult> ChangeAsync(RequestContext ctx, LibvirtDomain domain, string target, CdromAction action, string? source,
+        bool block, bool force, CancellationToken ct)
     {
         var scope = VmChangeScope.Resolve(ctx, VmDeviceOperation.IsRunning(domain));
         var live = scope.Live ? Find(ctx, VmDeviceOperation.Live(domain), target, "running VM") : null;
@@ -127,8 +127,21 @@ internal static class VmCdrom
         if (flags != 0)
         {
             var bus = (live ?? config)!.Bus;
-            domain.UpdateDeviceFlags(CdromDeviceXml.BuildString(new CdromMediaSpec(target, bus, wanted, block)),
-                flags | (force ? DomainModificationFlags.Force : 0));
+            var xml = CdromDeviceXml.BuildString(new CdromMediaSpec(target, bus, wanted, block));
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    domain.UpdateDeviceFlags(xml, flags | (force ? DomainModificationFlags.Force : 0));
+                    break;
+                }
+                catch (LibvirtException ex) when (attempt < TrayAttempts && IsTrayBusy(ex))
+                {
+                    // Right after a start the firmware (SeaBIOS) probes the drive and QEMU does not open the tray for
+                    // libvirt; it settles within a second or two. Nothing changed: try again.
+                    await Task.Delay(TrayRetryDelay, ct).ConfigureAwait(false);
+                }
+            }
         }
 
         if (scope.Live && Drives(VmDeviceOperation.Live(domain)).FirstOrDefault(d => d.Target == target) is var nowLive && nowLive?.Source != wanted)
@@ -145,6 +158,13 @@ internal static class VmCdrom
         var earlier = flags == 0 ? " (nothing to change: it already was)" : string.Empty;
         return VmHost.Succeeded(domain, $"{what} on node {ctx.NodeName}, {scope.Describe()}{earlier}.");
     }
+
+    private const int TrayAttempts = 10;
+    private static readonly TimeSpan TrayRetryDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>QEMU refused the media change because the tray did not open ("Tray of the device is not open").</summary>
+    private static bool IsTrayBusy(LibvirtException ex) =>
+        ex.LibvirtMessage.Contains("Tray of the device is not open", StringComparison.Ordinal);
 
     private static Drive Find(RequestContext ctx, XDocument xml, string target, string where)
     {

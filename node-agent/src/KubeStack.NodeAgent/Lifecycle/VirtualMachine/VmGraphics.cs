@@ -21,6 +21,9 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 /// </summary>
 internal static partial class VmGraphics
 {
+    /// <summary>libvirt's limit for VNC passwords (the catalog allows 16 characters; SPICE has no such limit).</summary>
+    public const int MaxVncPassword = 8;
+
     [GeneratedRegex("^[a-z0-9-]{4,16}$")]
     private static partial Regex PasswordRule();
 
@@ -69,6 +72,15 @@ internal static partial class VmGraphics
     /// </summary>
     public static HandlerResult Apply(RequestContext ctx, LibvirtDomain domain, string? password)
     {
+        if (password is { Length: > MaxVncPassword })
+        {
+            // libvirt refuses it in a definition ("only 8 permitted") but would pass it live to QEMU, which uses only 8
+            // characters: refuse before anything changes.
+            return HandlerResult.Failed(ErrorClasses.LibvirtError,
+                $"{ctx.Key} refused: libvirt permits VNC passwords of at most {MaxVncPassword} characters (QEMU's VNC authentication uses 8); " +
+                $"this one has {password.Length} (the value is not shown). Nothing was changed on VM {ctx.Name} on node {ctx.NodeName}.");
+        }
+
         var running = VmDeviceOperation.IsRunning(domain);
         var scope = VmChangeScope.Resolve(ctx, running);
         var liveAsked = LiveAsked(ctx, running);
