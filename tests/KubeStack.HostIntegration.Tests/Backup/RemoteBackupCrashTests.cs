@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
@@ -7,7 +6,6 @@ using KubeStack.HostIntegration.Tests.Ftp;
 using KubeStack.HostIntegration.Tests.Infrastructure;
 using KubeStack.HostIntegration.Tests.Lifecycle;
 using KubeStack.NodeAgent.Events;
-using KubeStack.NodeAgent.Runtime;
 using Xunit.Abstractions;
 
 namespace KubeStack.HostIntegration.Tests.Backup;
@@ -52,11 +50,11 @@ public sealed class RemoteBackupCrashTests(ITestOutputHelper output) : IDisposab
         var serverDir = RemoteBackupKit.ServerVersionDir(domain, null, "v1");
         var serverData = Path.Combine(serverDir, "vda.qcow2");
         var outputs = new StringBuilder();
-        using (var first = AgentRun.Start(kubeconfig))
+        using (var first = DiskCrashTests.AgentProcess.Start(kubeconfig, crashAt: null))
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
             await proxy.WhenRelayedAsync(3_000_000).WaitAsync(cts.Token);
-            first.Kill();
+            first.Stop();
             outputs.AppendLine(first.Output);
         }
 
@@ -68,12 +66,12 @@ public sealed class RemoteBackupCrashTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(RequestPhase.Running, interrupted!.Status!.Lifecycle!.Phase);
 
         proxy.BytesPerSecond = null;
-        using (var second = AgentRun.Start(kubeconfig))
+        using (var second = DiskCrashTests.AgentProcess.Start(kubeconfig, crashAt: null))
         {
             var done = await cluster.WaitForAsync(Kinds.VirtualMachinePool, kit.PoolName,
                 o => o.Spec.Lifecycle is null && o.Status?.Lifecycle?.Phase is RequestPhase.Succeeded or RequestPhase.Failed,
                 "the resumed pushRemoteBackup finishing");
-            second.Kill();
+            second.Stop();
             outputs.AppendLine(second.Output);
             output.WriteLine(outputs.ToString());
 
@@ -90,86 +88,6 @@ public sealed class RemoteBackupCrashTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(kit.LocalVersionDir(domain, null, "v1"), "manifest.json")),
             await File.ReadAllTextAsync(Path.Combine(serverDir, "manifest.json")));
         Assert.Equal(["manifest.json", "vda.qcow2", "vda.qcow2.sha256"], Directory.GetFiles(serverDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-    }
-
-    /// <summary>The built node agent run with <c>dotnet</c> (no shell), its output collected; <see cref="Kill"/> is SIGKILL.</summary>
-    private sealed class AgentRun : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private AgentRun(Process process) => _process = process;
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static AgentRun Start(string kubeconfig)
-        {
-            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var dll = Path.Combine(StorageAgentHarness.RepoRoot, "node-agent", "src", "KubeStack.NodeAgent", "bin", tfm.Parent!.Name, tfm.Name, "KubeStack.NodeAgent.dll");
-            Assert.True(File.Exists(dll), $"The node agent is not built at {dll}.");
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = Path.GetDirectoryName(kubeconfig)!,
-            };
-            foreach (var arg in new[] { dll, "--node", StorageAgentHarness.Node, "--kubeconfig", kubeconfig, "--libvirt-uri", LabEnvironment.SystemUri })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            foreach (var variable in new[] { CrashPoints.EnvironmentVariable, "NODE_NAME", KubeStack.NodeAgent.Runtime.Testing.TestHandlerSettings.OperationsVariable })
-            {
-                start.Environment.Remove(variable);
-            }
-
-            start.Environment["KUBESTACK_RETRY_BASE_MS"] = "50";
-            start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-            var process = new Process { StartInfo = start };
-            var run = new AgentRun(process);
-            process.OutputDataReceived += (_, e) => run.Append(e.Data);
-            process.ErrorDataReceived += (_, e) => run.Append(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return run;
-        }
-
-        public void Kill()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-
-        private void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (_output)
-                {
-                    _output.AppendLine(line);
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            Kill();
-            _process.Dispose();
-        }
     }
 }
 
