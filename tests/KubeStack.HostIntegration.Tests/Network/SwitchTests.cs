@@ -101,7 +101,7 @@ public sealed class SwitchTests
     }
 
     [OvnFact]
-    public async Task CreateSwitch_is_one_transaction_a_failing_command_leaves_no_switch_and_no_dhcp_options()
+    public async Task CreateSwitch_is_one_transaction_a_failing_command_leaves_no_switch_and_the_dhcp_rows_as_they_were()
     {
         await using var kit = new NetworkTestKit();
         var sw = Short("sw");
@@ -111,12 +111,19 @@ public sealed class SwitchTests
         kit.DhcpOf(sw);
         // the localnet port name ln-SW is taken on another switch: lsp-add fails in the middle of the transaction
         await Sh("ovn-nbctl", "lsp-add", other, "ln-" + sw);
+        // a stale DHCP row under this switch name, which the same transaction replaces
+        var stale = await Sh("ovn-nbctl", "create", "DHCP_Options", "cidr=\"10.99.0.0/24\"", $"external_ids:kubestack-switch=\"{sw}\"");
+        (string, string)[] request = [("subnet", "10.99.0.1/24"), ("gateway", "10.99.0.1"), ("bridge", "br-ex")];
 
-        var r = await RunAsync(new CreateSwitchHandler(kit.Host), sw, P(("subnet", "10.99.0.1/24"), ("gateway", "10.99.0.1"), ("bridge", "br-ex")));
-
-        AssertFailed(r, ErrorClasses.Exception, "ln-" + sw);
+        AssertFailed(await RunAsync(new CreateSwitchHandler(kit.Host), sw, P(request)), ErrorClasses.Exception, "ln-" + sw);
         Assert.Empty(await NbFind("Logical_Switch", "name", $"name={sw}"));
-        Assert.Empty(await NbFind("DHCP_Options", "_uuid", $"external_ids:kubestack-switch={sw}"));
+        Assert.Equal([stale], await NbFind("DHCP_Options", "_uuid", $"external_ids:kubestack-switch={sw}"));
+
+        await Sh("ovn-nbctl", "lsp-del", "ln-" + sw);
+        AssertOk(await RunAsync(new CreateSwitchHandler(kit.Host), sw, P(request)));
+        var dhcp = Assert.Single(await NbFind("DHCP_Options", "_uuid", $"external_ids:kubestack-switch={sw}"));
+        Assert.NotEqual(stale, dhcp);
+        Assert.Equal("10.99.0.1", await NbGet("DHCP_Options", dhcp, "options:router"));
     }
 
     [OvnFact]

@@ -30,10 +30,12 @@ public sealed class CreateSwitchHandler(NetworkHost host) : ILifecycleHandler
                     return await SwitchOperations.ViewAsync(host, spec.Name, $"OVN switch {spec.Name} exists (made by an earlier attempt).", cancellationToken).ConfigureAwait(false);
                 throw NetworkFailures.Refused($"an OVN logical switch named {spec.Name} already exists; delete it or choose another name.");
             }
-            // a DHCP_Options row left by someone else under this switch name would be ambiguous
+            // a DHCP_Options row left under this switch name (its switch is gone) would be ambiguous: it goes in the same transaction
+            var cmds = new List<HostTools.OvsdbCommand>();
             if (await SwitchOperations.DhcpOfAsync(host, spec.Name, cancellationToken).ConfigureAwait(false) is { } stale)
-                await host.Ovn.TransactAsync(cancellationToken, HostTools.OvsdbCommand.Of("destroy", "DHCP_Options", stale.Uuid)).ConfigureAwait(false);
-            await host.Ovn.TransactAsync(NetworkPlans.CreateSwitch(spec), cancellationToken).ConfigureAwait(false);
+                cmds.Add(HostTools.OvsdbCommand.Of("destroy", "DHCP_Options", stale.Uuid));
+            cmds.AddRange(NetworkPlans.CreateSwitch(spec));
+            await host.Ovn.TransactAsync(cmds, cancellationToken).ConfigureAwait(false);
             return await SwitchOperations.ViewAsync(host, spec.Name, $"OVN switch {spec.Name} ({spec.Subnet.NetworkCidr}, gateway {spec.Gateway}) was created" +
                 (spec.LocalnetBridge is { } b ? $" with a localnet port on bridge {b}." : "."), cancellationToken).ConfigureAwait(false);
         });
