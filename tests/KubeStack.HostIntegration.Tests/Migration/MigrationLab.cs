@@ -1,15 +1,14 @@
 using System.Text.Json.Nodes;
 using k8s.Models;
-using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.HostIntegration.Tests.Infrastructure;
+using KubeStack.HostIntegration.Tests.Storage;
 using KubeStack.NodeAgent.Hosting;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Libvirt;
 using KubeStack.NodeAgent.Runtime;
 using KubeStack.Runtime.Api;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KubeStack.HostIntegration.Tests.Migration;
 
@@ -21,7 +20,7 @@ namespace KubeStack.HostIntegration.Tests.Migration;
 /// </summary>
 internal sealed class MigrationLab : IDisposable
 {
-    public const string SourceNode = "lab-node";
+    public const string SourceNode = StorageTestKit.Node;
     public const string TargetNode = "lab-node2";
     public const string TargetAddress = "10.77.2.2";
     public const string TargetUri = "qemu+tcp://10.77.2.2/system";
@@ -101,26 +100,8 @@ internal sealed class MigrationLab : IDisposable
     }
 
     /// <summary>Runs <paramref name="handler"/> as the source node's agent would, on an object named <paramref name="name"/>.</summary>
-    public static Task<HandlerResult> RunAsync(ILifecycleHandler handler, string name, JsonObject parameters, JsonObject? volume = null, int attempt = 1)
-    {
-        var op = CatalogLoader.Default.Find(handler.Kind, handler.Key) ?? throw new InvalidOperationException($"{handler.Key} is not in the catalog.");
-        var obj = new KubeStackResource
-        {
-            ApiVersion = KubeStackResource.GroupVersion,
-            Kind = handler.Kind,
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default", Labels = new Dictionary<string, string> { [Labels.Host] = SourceNode } },
-            Spec = new KubeStackSpec { Lifecycle = new JsonObject { [handler.Key] = parameters.DeepClone() }, Volume = volume },
-        };
-        return handler.HandleAsync(new RequestContext
-        {
-            Object = obj,
-            Operation = op,
-            Parameters = parameters,
-            NodeName = SourceNode,
-            Attempt = attempt,
-            Logger = NullLogger.Instance,
-        }, CancellationToken.None);
-    }
+    public static Task<HandlerResult> RunAsync(ILifecycleHandler handler, string name, JsonObject parameters, JsonObject? volume = null, int attempt = 1) =>
+        StorageTestKit.RunAsync(handler, name, parameters, attempt, volume);
 
     public static bool Has(LibvirtConnection conn, string name)
     {

@@ -1,0 +1,160 @@
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using KubeStack.ApiEmulator;
+using KubeStack.Contracts.Catalog;
+using KubeStack.Contracts.Resources;
+using KubeStack.HostIntegration.Tests.Infrastructure;
+using KubeStack.HostIntegration.Tests.Lifecycle.VmLifecycle;
+using KubeStack.NodeAgent.Events;
+using KubeStack.NodeAgent.Hosting;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
+using KubeStack.NodeAgent.Libvirt;
+using KubeStack.NodeAgent.Runtime;
+using KubeStack.Runtime.Events;
+using KubeStack.Runtime.Informers;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KubeStack.HostIntegration.Tests.Migration;
+
+/// <summary>
+/// The hand-over end to end: the API emulator, one real agent runtime per lab node (each watching only objects
+/// labelled host=&lt;its node&gt;, each with its own libvirt), a migrateVM request on the source node's agent, then a
+/// request on the migrated object that only the target node's agent can serve.
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed class HandOverEndToEndTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [Node2Fact]
+    public async Task AfterMigrateVM_TheObjectBelongsToTheTargetNode_AndItsAgentServesTheNextRequest()
+    {
+        using var lab = new MigrationLab();
+        await using var api = await ApiEmulator.ApiEmulator.StartAsync(new EmulatorOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200) });
+        Assert.Equal(8, await api.RegisterCrdsFromFolderAsync(Path.Combine(VmAgentHarness.RepoRoot, "crds")));
+        using var client = api.CreateClient();
+        var dir = lab.NewDir("handover");
+        var disk = Path.Combine(dir, "vda.qcow2");
+        await NodeAgent.HostTools.QemuImg.Default.CreateAsync(disk, "qcow2", 64L * 1024 * 1024);
+        var (name, _) = lab.DefineGuest(disk);
+
+        using var targetLibvirt = new LibvirtHost(MigrationLab.TargetUri);
+        var sourceHost = lab.VmHost(allowUnsafe: false);
+        var targetHost = new VmHost(targetLibvirt, new AgentOptions { NodeName = MigrationLab.TargetNode, DomainType = DomainType.Qemu });
+        await using var source = await AgentRun.StartAsync(client, MigrationLab.SourceNode, sourceHost,
+            [new MigrateVMHandler(sourceHost, lab.Targets), new StartVMHandler(sourceHost)]);
+        await using var target = await AgentRun.StartAsync(client, MigrationLab.TargetNode, targetHost,
+            [new MigrateVMHandler(targetHost, lab.Targets), new StartVMHandler(targetHost), new StopVMForceHandler(targetHost)]);
+
+        var r = KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachine));
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(new KubeStackResource
+        {
+            ApiVersion = KubeStackResource.GroupVersion,
+            Kind = Kinds.VirtualMachine,
+            Metadata = new V1ObjectMeta
+            {
+                Name = name, NamespaceProperty = "default",
+                Labels = new Dictionary<string, string> { [Labels.Host] = MigrationLab.SourceNode, [Labels.EventId] = "ev-migrate" },
+            },
+            Spec = new KubeStackSpec
+            {
+                NodeName = MigrationLab.SourceNode,
+                Lifecycle = new JsonObject { ["migrateVM"] = new JsonObject { ["ip"] = MigrationLab.TargetAddress, ["offline"] = true } },
+            },
+        }, r.Group, r.Version, "default", r.Plural);
+
+        var moved = await WaitAsync(client, name, o => o.Spec.Lifecycle is null && o.Status?.Lifecycle?.Phase is RequestPhase.Succeeded or RequestPhase.Failed,
+            "migrateVM finishing");
+        Assert.True(moved.Status!.Lifecycle!.Phase == RequestPhase.Succeeded, moved.Status.Lifecycle.Message);
+        Assert.Equal(MigrationLab.TargetNode, moved.Metadata.Labels[Labels.Host]);
+        Assert.Equal(MigrationLab.TargetNode, moved.Spec.NodeName);
+        Assert.Equal(MigrationLab.TargetNode, moved.Status.NodeName);
+        Assert.Equal("Shutdown", moved.Spec.PowerState);
+        Assert.False(MigrationLab.Has(lab.Source, name));
+
+        // the next request is served by the target's agent (the source agent no longer sees the object)
+        var patch = new V1Patch(new JsonObject { ["spec"] = new JsonObject { ["lifecycle"] = new JsonObject { ["startVM"] = new JsonObject() } } }
+            .ToJsonString(), V1Patch.PatchType.MergePatch);
+        var submitted = await client.CustomObjects.PatchNamespacedCustomObjectAsync<KubeStackResource>(patch, r.Group, r.Version, "default", r.Plural, name);
+        var started = await WaitAsync(client, name, o => o.Spec.Lifecycle is null && o.Status?.Lifecycle is { Key: "startVM" } l
+                                                        && l.Generation == submitted.Metadata.Generation && l.Phase is RequestPhase.Succeeded or RequestPhase.Failed,
+            "startVM finishing");
+        Assert.True(started.Status!.Lifecycle!.Phase == RequestPhase.Succeeded, started.Status.Lifecycle.Message);
+        Assert.Contains(MigrationLab.TargetNode, started.Status.Lifecycle.Message, StringComparison.Ordinal);
+        Assert.Equal(MigrationLab.TargetNode, started.Status.NodeName);
+        using (var d = lab.Target.LookupDomainByName(name)) Assert.Equal(DomainState.Running, d.GetState().State);
+        Assert.False(MigrationLab.Has(lab.Source, name));
+    }
+
+    private static async Task<KubeStackResource> WaitAsync(Kubernetes client, string name, Func<KubeStackResource, bool> condition, string what)
+    {
+        var r = KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachine));
+        var deadline = DateTime.UtcNow + Timeout;
+        KubeStackResource? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await client.CustomObjects.GetNamespacedCustomObjectAsync<KubeStackResource>(r.Group, r.Version, "default", r.Plural, name);
+            if (condition(last)) return last;
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"VM {name}: {what} did not happen in time; last seen: {KubernetesJson.Serialize(last)}");
+    }
+
+    /// <summary>One node's agent runtime (controller + request processor) with the given handlers.</summary>
+    private sealed class AgentRun : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private AgentController _controller = null!;
+        private Task _run = Task.CompletedTask;
+
+        public static async Task<AgentRun> StartAsync(Kubernetes client, string node, VmHost host, ILifecycleHandler[] handlers)
+        {
+            var run = new AgentRun();
+            var catalog = CatalogLoader.Default;
+            var recorder = new EventRecorder(client, "kubestack-node-agent", node);
+            var processor = new RequestProcessor(new KubeObjectApi(client, catalog),
+                new HandlerRegistry(handlers, [new VirtualMachineCleanup(host)], [new VirtualMachineStateReader(host)]),
+                catalog, new LifecycleEvents(recorder, node), new RequestRuntimeOptions { NodeName = node }, NullLogger<RequestProcessor>.Instance);
+            run._controller = new AgentController(catalog,
+                kind => new KubernetesListWatcher<KubeStackResource>(client, KubeObjectApi.ApiResourceOf(kind), labelSelector: $"{Labels.Host}={node}"),
+                processor,
+                new AgentControllerOptions
+                {
+                    Workers = 2,
+                    RetryBaseDelay = TimeSpan.FromMilliseconds(100),
+                    RetryMaxDelay = TimeSpan.FromSeconds(1),
+                    WatchMinBackoff = TimeSpan.FromMilliseconds(20),
+                    WatchMaxBackoff = TimeSpan.FromMilliseconds(200),
+                },
+                NullLoggerFactory.Instance);
+            run._run = Task.Run(() => run._controller.RunAsync(run._stop.Token));
+            var deadline = DateTime.UtcNow + Timeout;
+            while (!run._controller.HasSynced)
+            {
+                if (run._run.IsCompleted) await run._run;
+                Assert.True(DateTime.UtcNow < deadline, $"The agent controller of {node} did not sync in time.");
+                await Task.Delay(10);
+            }
+
+            return run;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _run.WaitAsync(TimeSpan.FromSeconds(20));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            _controller.Dispose();
+            _stop.Dispose();
+        }
+    }
+}
