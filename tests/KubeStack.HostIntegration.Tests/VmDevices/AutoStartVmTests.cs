@@ -83,15 +83,12 @@ public sealed class AutoStartVmTests
     [LabFact]
     public async Task AutoStartVM_fails_with_VirtletError_without_a_domain_and_LibvirtError_on_a_transient_vm()
     {
-        using var libvirt = new KubeStack.NodeAgent.Lifecycle.Common.LibvirtHost(LabEnvironment.SystemUri);
-        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
-        using var cleanup = new LibvirtCleanup(conn);
-        var host = new VmHost(libvirt, new KubeStack.NodeAgent.Hosting.AgentOptions { NodeName = CdromVncHandlerKit.Node, DomainType = KubeStack.NodeAgent.Hosting.DomainType.Qemu });
-        var handler = new AutoStartVMHandler(host);
+        using var lab = new DeviceHandlerLab("ha");
+        var handler = new AutoStartVMHandler(lab.Host);
         CdromVncHandlerKit.AssertFailed(await CdromVncHandlerKit.RunAsync(handler, "kst-ha-nosuchvm", []), ErrorClasses.VirtletError, "has no libvirt domain");
 
-        var name = cleanup.Domain(LabEnvironment.UniqueName("ha"));
-        using var transient = conn.CreateXml(CdromVncHandlerKit.DomainXml(name));
+        var name = lab.Name;
+        using var transient = lab.Conn.CreateXml(CdromVncHandlerKit.DomainXml(name));
         CdromVncHandlerKit.AssertFailed(await CdromVncHandlerKit.RunAsync(handler, name, []), ErrorClasses.LibvirtError, "is transient");
         CdromVncHandlerKit.AssertFailed(await CdromVncHandlerKit.RunAsync(handler, name, new() { ["disable"] = "sometimes" }), ErrorClasses.VirtctlError, "autoStartVM.disable must be true or false");
         Assert.False(transient.GetAutostart());

@@ -2,8 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using KubeStack.Contracts.Resources;
 using KubeStack.HostIntegration.Tests.Infrastructure;
-using KubeStack.NodeAgent.Hosting;
-using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Libvirt;
 using static KubeStack.HostIntegration.Tests.VmDevices.CdromVncHandlerKit;
@@ -21,19 +19,15 @@ public sealed class CdromHandlerTests
     [LabFact]
     public async Task Cdrom_media_is_inserted_replaced_and_ejected_live_and_persistently_and_refusals_change_nothing()
     {
-        using var libvirt = new LibvirtHost(LabEnvironment.SystemUri);
-        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
-        using var cleanup = new LibvirtCleanup(conn);
-        var host = new VmHost(libvirt, new AgentOptions { NodeName = Node, DomainType = DomainType.Qemu });
-        var name = cleanup.Domain(NewName("cd"));
-        Directory.CreateDirectory(ImagesDir);
-        var iso1 = cleanup.PathToDelete(Path.Combine(ImagesDir, name + "-1.iso"));
-        var iso2 = cleanup.PathToDelete(Path.Combine(ImagesDir, name + "-2.iso"));
-        var escape = cleanup.PathToDelete(Path.Combine(ImagesDir, name + "-escape.iso"));
+        using var lab = new DeviceHandlerLab("cd");
+        var (conn, host, name) = (lab.Conn, lab.Host, lab.Name);
+        var iso1 = lab.ImagePath("1.iso");
+        var iso2 = lab.ImagePath("2.iso");
+        var escape = lab.ImagePath("escape.iso");
         File.Copy(LabEnvironment.Iso, iso1);
         File.Copy(LabEnvironment.Iso, iso2);
         File.CreateSymbolicLink(escape, "/etc/hostname");
-        var vda = cleanup.PathToDelete(Path.Combine(ImagesDir, name + "-vda.qcow2"));
+        var vda = lab.ImagePath("vda.qcow2");
         await ToolAsync("qemu-img", "create", "-q", "-f", "qcow2", vda, "16M");
         using var dom = conn.DefineXml(DomainXml(name, vda: vda, cdrom: true));
         dom.Create();

@@ -4,7 +4,10 @@ using k8s.Models;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.HostIntegration.Tests.Infrastructure;
+using KubeStack.NodeAgent.Hosting;
 using KubeStack.NodeAgent.HostTools;
+using KubeStack.NodeAgent.Lifecycle.Common;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Libvirt;
 using KubeStack.NodeAgent.Runtime;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -98,6 +101,37 @@ internal static class CdromVncHandlerKit
 
         dom.Create();
     }
+}
 
-    public static string NewName(string what) => LabEnvironment.UniqueName(what);
+/// <summary>
+/// One handler test's host side: the handlers' own libvirt connection (as in the agent), the test's connection, the
+/// cleanup of what the test made, and the <see cref="VmHost"/> the handlers take; plus one domain named kst-&lt;what&gt;-….
+/// </summary>
+internal sealed class DeviceHandlerLab : IDisposable
+{
+    private readonly LibvirtHost _libvirt = new(LabEnvironment.SystemUri);
+
+    public DeviceHandlerLab(string what)
+    {
+        Conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
+        Cleanup = new LibvirtCleanup(Conn);
+        Host = new VmHost(_libvirt, new AgentOptions { NodeName = CdromVncHandlerKit.Node, DomainType = DomainType.Qemu });
+        Name = Cleanup.Domain(LabEnvironment.UniqueName(what));
+        Directory.CreateDirectory(CdromVncHandlerKit.ImagesDir);
+    }
+
+    public LibvirtConnection Conn { get; }
+    public LibvirtCleanup Cleanup { get; }
+    public VmHost Host { get; }
+    public string Name { get; }
+
+    /// <summary>A file path kst-…-<paramref name="suffix"/> under /var/lib/libvirt/images, deleted at the end.</summary>
+    public string ImagePath(string suffix) => Cleanup.PathToDelete(Path.Combine(CdromVncHandlerKit.ImagesDir, $"{Name}-{suffix}"));
+
+    public void Dispose()
+    {
+        Cleanup.Dispose();
+        Conn.Dispose();
+        _libvirt.Dispose();
+    }
 }

@@ -3,8 +3,6 @@ using System.Text.Json.Nodes;
 using KubeStack.Contracts.Resources;
 using KubeStack.HostIntegration.Tests.Infrastructure;
 using KubeStack.NodeAgent.Builders.Devices;
-using KubeStack.NodeAgent.Hosting;
-using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Libvirt;
 using KubeStack.NodeAgent.Runtime;
@@ -30,11 +28,8 @@ public sealed class VncHandlerTests
     [LabFact]
     public async Task Vnc_password_reaches_the_running_server_and_the_definition_and_never_a_message_or_view()
     {
-        using var libvirt = new LibvirtHost(LabEnvironment.SystemUri);
-        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
-        using var cleanup = new LibvirtCleanup(conn);
-        var host = new VmHost(libvirt, new AgentOptions { NodeName = Node, DomainType = DomainType.Qemu });
-        var name = cleanup.Domain(NewName("vnc"));
+        using var lab = new DeviceHandlerLab("vnc");
+        var (conn, host, name) = (lab.Conn, lab.Host, lab.Name);
         using var dom = conn.DefineXml(DomainXml(name, vnc: true, vncPassword: First));
         dom.Create();
         var set = new SetVncPasswordHandler(host);
