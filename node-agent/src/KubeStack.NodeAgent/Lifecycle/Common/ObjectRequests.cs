@@ -28,6 +28,14 @@ public static class ObjectRequests
         };
     }
 
+    /// <summary>Whether libvirt has an active pool named <paramref name="poolName"/> (a cleanup of a file in an absent or stopped pool has nothing to do).</summary>
+    public static bool IsActivePool(LibvirtHost libvirt, string poolName)
+    {
+        ArgumentNullException.ThrowIfNull(libvirt);
+        using var pool = libvirt.Connection.TryLookupStoragePoolByName(poolName);
+        return pool is not null && pool.IsActive();
+    }
+
     /// <summary>A string field of a flat view (spec.volume), or null when absent or empty.</summary>
     public static string? ViewField(JsonObject? view, string key) =>
         view?[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;

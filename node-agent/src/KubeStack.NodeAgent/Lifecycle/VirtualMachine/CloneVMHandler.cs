@@ -131,20 +131,9 @@ public sealed class CloneVMHandler(VmHost host, QemuImg qemuImg) : ILifecycleHan
                 }
 
                 var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: ct).ConfigureAwait(false);
-                if (File.Exists(target))
-                {
-                    if (context.Attempt == 1 || !await VmDiskCopies.IsCompleteCopyAsync(qemuImg, target, info, info.Format, ct).ConfigureAwait(false))
-                    {
-                        throw new StorageRefusedException(ErrorClasses.LibvirtError,
-                            $"{Key} refused: the file {target} for disk {disk.Target} of clone {clone} already exists on node {node}; " +
-                            "name another file or delete it. Nothing was changed.");
-                    }
-                }
-                else
-                {
-                    await VmDiskCopies.CopyAsync(qemuImg, disk.Path, info.Format, target, info.Format, nonsparse, ct).ConfigureAwait(false);
-                }
-
+                await VmDiskCopies.PlaceCopyAsync(qemuImg, info, target, info.Format, nonsparse, context.Attempt,
+                    $"{Key} refused: the file {target} for disk {disk.Target} of clone {clone} already exists on node {node}; " +
+                    "name another file or delete it. Nothing was changed.", ct).ConfigureAwait(false);
                 made.Add(target);
                 copies[disk.Target] = (target, info.Format);
             }

@@ -62,6 +62,25 @@ public static class VmDiskCopies
         }
     }
 
+    /// <summary>
+    /// Puts a full copy of <paramref name="source"/> at <paramref name="path"/> for a request: an existing file is refused
+    /// (LibvirtError, <paramref name="refusal"/>) on a first attempt and kept on a resumed one when it is a complete copy
+    /// made by the earlier attempt; otherwise <see cref="CopyAsync"/>.
+    /// </summary>
+    public static async Task PlaceCopyAsync(QemuImg qemuImg, QemuImgInfo source, string path, string format, bool nonsparse, int attempt,
+        string refusal, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!File.Exists(path))
+        {
+            await CopyAsync(qemuImg, source.Filename, source.Format, path, format, nonsparse, ct).ConfigureAwait(false);
+        }
+        else if (attempt == 1 || !await IsCompleteCopyAsync(qemuImg, path, source, format, ct).ConfigureAwait(false))
+        {
+            throw new StorageRefusedException(ErrorClasses.LibvirtError, refusal);
+        }
+    }
+
     /// <summary>The temporary file a copy to <paramref name="finalPath"/> is written to (<c>.&lt;name&gt;.part</c> beside it).</summary>
     public static string TemporaryPathOf(string finalPath)
     {

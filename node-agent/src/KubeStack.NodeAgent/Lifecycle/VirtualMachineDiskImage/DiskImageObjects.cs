@@ -66,12 +66,9 @@ public sealed class DiskImageCleanup(LibvirtHost libvirt, QemuImg qemuImg) : IOb
             return HandlerResult.Succeeded(message: $"Disk image {name} names no pool; nothing was created on node {context.NodeName}.");
         }
 
-        using (var pool = libvirt.Connection.TryLookupStoragePoolByName(poolName))
+        if (!ObjectRequests.IsActivePool(libvirt, poolName))
         {
-            if (pool is null || !pool.IsActive())
-            {
-                return HandlerResult.Succeeded(message: $"Storage pool {poolName} of disk image {name} is not active on node {context.NodeName}; nothing left to clean up.");
-            }
+            return HandlerResult.Succeeded(message: $"Storage pool {poolName} of disk image {name} is not active on node {context.NodeName}; nothing left to clean up.");
         }
 
         var request = ObjectRequests.Context(context.Object, "deleteDiskImage", new JsonObject { ["sourcePool"] = poolName }, context.NodeName, context.Logger);

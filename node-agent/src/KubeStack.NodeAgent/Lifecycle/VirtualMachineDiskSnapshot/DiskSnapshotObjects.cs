@@ -41,12 +41,9 @@ public sealed class DiskSnapshotStateReader(LibvirtHost libvirt, QemuImg qemuImg
             return null;
         }
 
-        using (var pool = libvirt.Connection.TryLookupStoragePoolByName((string)parameters["pool"]!))
+        if (!ObjectRequests.IsActivePool(libvirt, (string)parameters["pool"]!))
         {
-            if (pool is null || !pool.IsActive())
-            {
-                return null;
-            }
+            return null;
         }
 
         var request = ObjectRequests.Context(obj, "deleteDiskExternalSnapshot", parameters, nodeName, NullLogger.Instance);
@@ -75,12 +72,9 @@ public sealed class DiskSnapshotCleanup(LibvirtHost libvirt, QemuImg qemuImg) : 
             return HandlerResult.Succeeded(message: $"Disk snapshot {name} names no disk; nothing was created on node {context.NodeName}.");
         }
 
-        using (var pool = libvirt.Connection.TryLookupStoragePoolByName((string)parameters["pool"]!))
+        if (!ObjectRequests.IsActivePool(libvirt, (string)parameters["pool"]!))
         {
-            if (pool is null || !pool.IsActive())
-            {
-                return HandlerResult.Succeeded(message: $"Storage pool {parameters["pool"]} of disk snapshot {name} is not active on node {context.NodeName}; nothing left to clean up.");
-            }
+            return HandlerResult.Succeeded(message: $"Storage pool {parameters["pool"]} of disk snapshot {name} is not active on node {context.NodeName}; nothing left to clean up.");
         }
 
         var request = ObjectRequests.Context(context.Object, "deleteDiskExternalSnapshot", parameters, context.NodeName, context.Logger);

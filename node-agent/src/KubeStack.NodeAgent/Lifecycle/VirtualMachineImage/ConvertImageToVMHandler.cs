@@ -83,19 +83,9 @@ public sealed class ConvertImageToVMHandler(LibvirtHost libvirt, QemuImg qemuImg
             {
                 var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: ct).ConfigureAwait(false);
                 var path = SafePath.Resolve(Path.Combine(dir, VmDiskName(name, disk.Target)));
-                if (File.Exists(path))
-                {
-                    if (context.Attempt == 1 || !await VmDiskCopies.IsCompleteCopyAsync(qemuImg, path, info, DiskOperations.Format, ct).ConfigureAwait(false))
-                    {
-                        throw new StorageRefusedException(ErrorClasses.LibvirtError,
-                            $"{Key} refused: the file {path} for disk {disk.Target} of VM {name} already exists on node {node}; remove it or use another targetPool.");
-                    }
-                }
-                else
-                {
-                    await VmDiskCopies.CopyAsync(qemuImg, disk.Path, info.Format, path, DiskOperations.Format, nonsparse: false, ct).ConfigureAwait(false);
-                }
-
+                await VmDiskCopies.PlaceCopyAsync(qemuImg, info, path, DiskOperations.Format, nonsparse: false, context.Attempt,
+                    $"{Key} refused: the file {path} for disk {disk.Target} of VM {name} already exists on node {node}; remove it or use another targetPool.",
+                    ct).ConfigureAwait(false);
                 made.Add(path);
                 copies[disk.Target] = (path, DiskOperations.Format);
             }
