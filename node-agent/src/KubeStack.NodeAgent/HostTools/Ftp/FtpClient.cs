@@ -157,7 +157,7 @@ public sealed partial class FtpClient : IAsyncDisposable
         var mlsd = _features.ContainsKey("MLST");
         using var buffer = new MemoryStream();
         await TransferAsync(mlsd ? $"MLSD {path}" : $"LIST {path}", mlsd ? "MLSD" : "LIST", path, restartAt: 0,
-            data => data.CopyToAsync(buffer, cancellationToken), cancellationToken).ConfigureAwait(false);
+            data => CopyAsync(data, buffer, fromNetwork: true, 0, null, cancellationToken), cancellationToken).ConfigureAwait(false);
         var text = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
         var entries = new List<FtpEntry>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -183,19 +183,9 @@ public sealed partial class FtpClient : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         FtpProtocol.CheckArgument(path, "path");
         long sent = 0;
-        await TransferAsync($"STOR {path}", "STOR", path, offset, async data =>
-        {
-            var buffer = new byte[BufferSize];
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                idle.CancelAfter(_options.DataIdleTimeout);
-                await data.WriteAsync(buffer.AsMemory(0, read), idle.Token).ConfigureAwait(false);
-                sent += read;
-                progress?.Report(offset + sent);
-            }
-        }, cancellationToken).ConfigureAwait(false);
+        await TransferAsync($"STOR {path}", "STOR", path, offset,
+            async data => sent = await CopyAsync(source, data, fromNetwork: false, offset, progress, cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
         return sent;
     }
 
@@ -206,24 +196,9 @@ public sealed partial class FtpClient : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         FtpProtocol.CheckArgument(path, "path");
         long received = 0;
-        await TransferAsync($"RETR {path}", "RETR", path, offset, async data =>
-        {
-            var buffer = new byte[BufferSize];
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            while (true)
-            {
-                idle.CancelAfter(_options.DataIdleTimeout);
-                var read = await data.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                received += read;
-                progress?.Report(offset + received);
-            }
-        }, cancellationToken).ConfigureAwait(false);
+        await TransferAsync($"RETR {path}", "RETR", path, offset,
+            async data => received = await CopyAsync(data, target, fromNetwork: true, offset, progress, cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
         return received;
     }
 
@@ -392,6 +367,29 @@ public sealed partial class FtpClient : IAsyncDisposable
         {
             IsBroken = true;
             throw;
+        }
+    }
+
+    /// <summary>Copies <paramref name="from"/> to its end into <paramref name="to"/>; the data connection's side (read when
+    /// <paramref name="fromNetwork"/>, else written) is given up after <see cref="FtpClientOptions.DataIdleTimeout"/> without progress.</summary>
+    private async Task<long> CopyAsync(Stream from, Stream to, bool fromNetwork, long offset, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[BufferSize];
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        long moved = 0;
+        while (true)
+        {
+            idle.CancelAfter(_options.DataIdleTimeout);
+            var read = await from.ReadAsync(buffer, fromNetwork ? idle.Token : cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return moved;
+            }
+
+            idle.CancelAfter(_options.DataIdleTimeout);
+            await to.WriteAsync(buffer.AsMemory(0, read), fromNetwork ? cancellationToken : idle.Token).ConfigureAwait(false);
+            moved += read;
+            progress?.Report(offset + moved);
         }
     }
 
