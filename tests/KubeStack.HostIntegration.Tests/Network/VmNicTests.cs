@@ -22,7 +22,8 @@ public sealed class VmNetworkLabFactAttribute : FactAttribute
 
 /// <summary>
 /// A real VM with an l2bridge NIC (OVS bridge, VLAN by bindPortVlan) and an l3bridge NIC (br-int, OVN logical port
-/// with MAC and fixed IP made by VM create, bound by ovn-controller when the domain starts, removed by deleteVM).
+/// with MAC and fixed IP made by VM create, bound by ovn-controller when the domain starts, removed by deleteVM with its
+/// ACL, OVN QoS and OVS linux-htb rows).
 /// </summary>
 [Collection(NetworkCollection.Name)]
 public sealed class VmNicTests
@@ -68,7 +69,12 @@ public sealed class VmNicTests
         // an ACL on the VM's port by its MAC works on the real VM
         AssertOk(await RunAsync(new AddACLHandler(kit.Host), name, P(("swName", sw), ("vmmac", L3Mac), ("type", "to"), ("rule", "tcp.dst == 22"), ("operator", "allow"))));
 
-        // the VM goes: its OVN port and ACL go with it
+        // QoS of the whole port towards the VM: the OVN row and a linux-htb QoS on libvirt's tap port
+        AssertOk(await RunAsync(new SetQoSHandler(kit.Host), name, P(("swName", sw), ("type", "to"), ("rule", "ip"), ("rate", "4000"), ("burst", "0"))));
+        Assert.Equal("linux-htb", await Sh("ovs-vsctl", "--bare", "--columns=type", "find", "QoS", $"external_ids:kubestack-port=\"{port}\""));
+        Assert.NotEqual("[]", await Sh("ovs-vsctl", "get", "Port", l3, "qos"));
+
+        // the VM goes: its OVN port, ACL and QoS rows go with it (libvirt drops the tap port; deleteVM the QoS row it used)
         AssertOk(await RunAsync(new StopVMForceHandler(host), name, P()));
         var deleted = AssertOk(await RunAsync(new DeleteVMHandler(host), name, P()));
         Assert.Contains(port, deleted.Message, StringComparison.Ordinal);
@@ -76,6 +82,8 @@ public sealed class VmNicTests
         Assert.Empty(await NbFind("Logical_Switch_Port", "name", $"name={port}"));
         Assert.Empty(await NbFind("ACL", "_uuid", $"external_ids:kubestack-vm={name}"));
         Assert.Equal("[]", await NbGet("Logical_Switch", sw, "acls"));
+        Assert.Equal("[]", await NbGet("Logical_Switch", sw, "qos_rules"));
+        Assert.Empty(await Sh("ovs-vsctl", "--bare", "--columns=_uuid", "find", "QoS", $"external_ids:kubestack-port=\"{port}\""));
     }
 
     [VmNetworkLabFact]

@@ -12,9 +12,14 @@ namespace KubeStack.NodeAgent.Lifecycle.Common;
 /// "MAC IP" (or "MAC dynamic" without a fixed IP: OVN assigns one from the switch's subnet), port security on the same,
 /// the switch's DHCPv4 options, and external_ids:kubestack-vm = the domain name.
 /// </summary>
-public sealed class OvnVmPorts(OvnNbctl ovn)
+public sealed class OvnVmPorts(OvnNbctl ovn, OvsVsctl? ovs)
 {
-    public OvnVmPorts() : this(OvnNbctl.Default)
+    public OvnVmPorts() : this(OvnNbctl.Default, OvsVsctl.Default)
+    {
+    }
+
+    /// <summary>OVN only: the OVS QoS rows of removed ports are left to the caller.</summary>
+    public OvnVmPorts(OvnNbctl ovn) : this(ovn, null)
     {
     }
 
@@ -55,9 +60,12 @@ public sealed class OvnVmPorts(OvnNbctl ovn)
         await ovn.TransactAsync(cmds, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Removes one port (no error when it is gone) with the ACLs/QoS rules KubeStack attached to it.</summary>
-    public Task RemovePortAsync(string portName, CancellationToken cancellationToken = default) =>
-        RemoveAsync([portName], cancellationToken);
+    /// <summary>Removes one port (no error when it is gone) with the ACLs/QoS rules KubeStack attached to it (and its unused OVS linux-htb QoS rows when made with an OvsVsctl).</summary>
+    public async Task RemovePortAsync(string portName, CancellationToken cancellationToken = default)
+    {
+        await RemoveAsync([portName], cancellationToken).ConfigureAwait(false);
+        await RemoveOvsQosAsync([portName], cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Removes every logical port of the VM (external_ids:kubestack-vm) and its ACLs/QoS rules; returns their names.</summary>
     public async Task<IReadOnlyList<string>> RemoveVmPortsAsync(string vmName, CancellationToken cancellationToken = default)
@@ -133,7 +141,31 @@ public sealed class OvnVmPorts(OvnNbctl ovn)
         var byVm = await RemoveVmPortsAsync(vmName, cancellationToken).ConfigureAwait(false);
         var rest = ids.Except(byVm, StringComparer.Ordinal).ToList();
         if (rest.Count > 0) await RemoveAsync(rest, cancellationToken).ConfigureAwait(false);
-        return [.. byVm, .. rest];
+        List<string> removed = [.. byVm, .. rest];
+        await RemoveOvsQosAsync(removed, cancellationToken).ConfigureAwait(false);
+        return removed;
+    }
+
+    /// <summary>
+    /// The linux-htb QoS rows setQoS made for these ports (external_ids:kubestack-port) that no OVS port uses any more
+    /// (libvirt deleted the VM's tap port; QoS is a root table, so the rows would stay). Best effort: no local OVS is fine.
+    /// </summary>
+    private async Task RemoveOvsQosAsync(IReadOnlyCollection<string> ports, CancellationToken ct)
+    {
+        if (ovs is null || ports.Count == 0) return;
+        try
+        {
+            var rows = (await ovs.FindAsync("QoS", ["_uuid", "external_ids"], null, ct).ConfigureAwait(false))
+                .Where(q => ports.Contains(q.Map("external_ids").GetValueOrDefault(NetworkIds.Port) ?? string.Empty)).ToList();
+            if (rows.Count == 0) return;
+            var used = (await ovs.ListPortsAsync(ct).ConfigureAwait(false)).Select(p => p.Text("qos")).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            var cmds = rows.Where(q => !used.Contains(q.Uuid)).Select(q => OvsdbCommand.Of("destroy", "QoS", q.Uuid)).ToList();
+            if (cmds.Count > 0) await ovs.TransactAsync(cmds, ct).ConfigureAwait(false);
+        }
+        catch (HostToolException)
+        {
+            // no Open vSwitch here (or it is down): nothing of ours to tidy
+        }
     }
 
     /// <summary><see cref="RemoveDomainPortsAsync"/> for the synchronous libvirt handlers (deleteVM, the VM finalizer).</summary>
