@@ -49,21 +49,7 @@ public sealed class HandOverEndToEndTests
             [new MigrateVMHandler(targetHost, lab.Targets), new StartVMHandler(targetHost), new StopVMForceHandler(targetHost)]);
 
         var r = KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachine));
-        await client.CustomObjects.CreateNamespacedCustomObjectAsync(new KubeStackResource
-        {
-            ApiVersion = KubeStackResource.GroupVersion,
-            Kind = Kinds.VirtualMachine,
-            Metadata = new V1ObjectMeta
-            {
-                Name = name, NamespaceProperty = "default",
-                Labels = new Dictionary<string, string> { [Labels.Host] = MigrationLab.SourceNode, [Labels.EventId] = "ev-migrate" },
-            },
-            Spec = new KubeStackSpec
-            {
-                NodeName = MigrationLab.SourceNode,
-                Lifecycle = new JsonObject { ["migrateVM"] = new JsonObject { ["ip"] = MigrationLab.TargetAddress, ["offline"] = true } },
-            },
-        }, r.Group, r.Version, "default", r.Plural);
+        await SubmitOfflineMigrationAsync(client, name);
 
         var moved = await WaitAsync(client, name, o => o.Spec.Lifecycle is null && o.Status?.Lifecycle?.Phase is RequestPhase.Succeeded or RequestPhase.Failed,
             "migrateVM finishing");
@@ -88,6 +74,62 @@ public sealed class HandOverEndToEndTests
         Assert.False(MigrationLab.Has(lab.Source, name));
     }
 
+    [Node2Fact]
+    public async Task ASourceAgentThatDiesAfterRecordingTheMigration_FinishesTheHandOverWhenItRestarts()
+    {
+        using var lab = new MigrationLab();
+        await using var api = await ApiEmulator.ApiEmulator.StartAsync(new EmulatorOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200) });
+        Assert.Equal(8, await api.RegisterCrdsFromFolderAsync(Path.Combine(VmAgentHarness.RepoRoot, "crds")));
+        using var client = api.CreateClient();
+        var disk = Path.Combine(lab.NewDir("handcrash"), "vda.qcow2");
+        await NodeAgent.HostTools.QemuImg.Default.CreateAsync(disk, "qcow2", 64L * 1024 * 1024);
+        var (name, _) = lab.DefineGuest(disk);
+        var sourceHost = lab.VmHost(allowUnsafe: false);
+
+        var dying = await AgentRun.StartAsync(client, MigrationLab.SourceNode, sourceHost, [new MigrateVMHandler(sourceHost, lab.Targets)],
+            crashAt: CrashPoints.AfterStatus);
+        await SubmitOfflineMigrationAsync(client, name);
+        await dying.Crashed.Task.WaitAsync(Timeout);
+        await dying.DisposeAsync();
+
+        // the outcome is recorded (owner: the target), the spec side is not: still labelled for the source
+        var half = await WaitAsync(client, name, o => o.Status?.Lifecycle?.Phase == RequestPhase.Succeeded, "the recorded outcome");
+        Assert.Equal(MigrationLab.TargetNode, half.Status!.NodeName);
+        Assert.Equal(MigrationLab.SourceNode, half.Metadata.Labels[Labels.Host]);
+        Assert.NotNull(half.Spec.Lifecycle);
+        Assert.False(MigrationLab.Has(lab.Source, name));
+
+        await using var restarted = await AgentRun.StartAsync(client, MigrationLab.SourceNode, sourceHost, [new MigrateVMHandler(sourceHost, lab.Targets)]);
+        var moved = await WaitAsync(client, name, o => o.Spec.Lifecycle is null, "the hand-over after the restart");
+        Assert.Equal(MigrationLab.TargetNode, moved.Metadata.Labels[Labels.Host]);
+        Assert.Equal(MigrationLab.TargetNode, moved.Spec.NodeName);
+        Assert.Equal(MigrationLab.TargetNode, moved.Status!.NodeName);
+        Assert.Equal(1, moved.Status.Lifecycle!.Attempts);
+        using var onTarget = lab.Target.LookupDomainByName(name);
+        Assert.Equal(DomainState.Shutoff, onTarget.GetState().State);
+    }
+
+    /// <summary>kubectl apply of a VM labelled for the source node carrying migrateVM {ip: node2, offline: true}.</summary>
+    private static Task SubmitOfflineMigrationAsync(Kubernetes client, string name)
+    {
+        var r = KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachine));
+        return client.CustomObjects.CreateNamespacedCustomObjectAsync(new KubeStackResource
+        {
+            ApiVersion = KubeStackResource.GroupVersion,
+            Kind = Kinds.VirtualMachine,
+            Metadata = new V1ObjectMeta
+            {
+                Name = name, NamespaceProperty = "default",
+                Labels = new Dictionary<string, string> { [Labels.Host] = MigrationLab.SourceNode, [Labels.EventId] = "ev-migrate" },
+            },
+            Spec = new KubeStackSpec
+            {
+                NodeName = MigrationLab.SourceNode,
+                Lifecycle = new JsonObject { ["migrateVM"] = new JsonObject { ["ip"] = MigrationLab.TargetAddress, ["offline"] = true } },
+            },
+        }, r.Group, r.Version, "default", r.Plural);
+    }
+
     private static async Task<KubeStackResource> WaitAsync(Kubernetes client, string name, Func<KubeStackResource, bool> condition, string what)
     {
         var r = KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachine));
@@ -110,14 +152,17 @@ public sealed class HandOverEndToEndTests
         private AgentController _controller = null!;
         private Task _run = Task.CompletedTask;
 
-        public static async Task<AgentRun> StartAsync(Kubernetes client, string node, VmHost host, ILifecycleHandler[] handlers)
+        public TaskCompletionSource Crashed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static async Task<AgentRun> StartAsync(Kubernetes client, string node, VmHost host, ILifecycleHandler[] handlers, string? crashAt = null)
         {
             var run = new AgentRun();
             var catalog = CatalogLoader.Default;
             var recorder = new EventRecorder(client, "kubestack-node-agent", node);
             var processor = new RequestProcessor(new KubeObjectApi(client, catalog),
                 new HandlerRegistry(handlers, [new VirtualMachineCleanup(host)], [new VirtualMachineStateReader(host)]),
-                catalog, new LifecycleEvents(recorder, node), new RequestRuntimeOptions { NodeName = node }, NullLogger<RequestProcessor>.Instance);
+                catalog, new LifecycleEvents(recorder, node), new RequestRuntimeOptions { NodeName = node }, NullLogger<RequestProcessor>.Instance,
+                crashAt is null ? null : new StopAt(crashAt, run));
             run._controller = new AgentController(catalog,
                 kind => new KubernetesListWatcher<KubeStackResource>(client, KubeObjectApi.ApiResourceOf(kind), labelSelector: $"{Labels.Host}={node}"),
                 processor,
@@ -155,6 +200,18 @@ public sealed class HandOverEndToEndTests
 
             _controller.Dispose();
             _stop.Dispose();
+        }
+
+        /// <summary>At the crash point the whole agent stops and the worker ends without writing more (as if the process died).</summary>
+        private sealed class StopAt(string point, AgentRun run) : ICrashInjector
+        {
+            public void At(string reached)
+            {
+                if (reached != point) return;
+                run._stop.Cancel();
+                run.Crashed.TrySetResult();
+                throw new OperationCanceledException(run._stop.Token);
+            }
         }
     }
 }
