@@ -84,7 +84,7 @@ internal sealed class BackupTestKit : IDisposable
         StorageTestKit.RunAsync(handler, BackupPool, parameters, attempt);
 
     public JsonObject Backup(string version, bool full, bool all) =>
-        new() { ["pool"] = BackupPool, ["version"] = version, ["full"] = full ? "true" : "false", ["all"] = all ? "true" : "false" };
+        new() { ["pool"] = BackupPool, ["version"] = version, ["full"] = full, ["all"] = all };
 
     public string VmVersionDir(string version) => $"{Area}/{VmName}/vm/{version}";
 
