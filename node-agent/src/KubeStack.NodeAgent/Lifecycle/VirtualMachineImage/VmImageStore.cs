@@ -42,7 +42,7 @@ public static class VmImageStore
     public static VmImage? TryRead(LibvirtConnection connection, string poolName, string image, string node)
     {
         var dir = DiskImageSteps.PoolDirectory(connection, poolName, node);
-        return TryReadIn(poolName, dir, image);
+        return TryReadIn(poolName, SafePath.Resolve(Path.Combine(dir, TemplateName(image))), dir, image);
     }
 
     /// <summary>
@@ -57,12 +57,7 @@ public static class VmImageStore
         {
             using (pool)
             {
-                if (!pool.IsActive())
-                {
-                    continue;
-                }
-
-                if (PoolSnapshot.Read(pool, refresh: false).TargetPath is { } dir && TryReadIn(pool.Name, dir, image) is { } hit)
+                if (TryReadFrom(pool, image) is { } hit)
                 {
                     found.Add(hit);
                 }
@@ -173,9 +168,24 @@ public static class VmImageStore
         VmDiskCopies.RefreshPoolsOf(connection, [image.Directory]);
     }
 
-    private static VmImage? TryReadIn(string poolName, string directory, string image)
+    /// <summary>The image in one pool of the scan, or null: inactive pools, pools outside the allowed roots (nothing of ours can be there) and pools that vanish while we look are skipped.</summary>
+    private static VmImage? TryReadFrom(LibvirtStoragePool pool, string image)
     {
-        var templatePath = SafePath.Resolve(Path.Combine(directory, TemplateName(image)));
+        try
+        {
+            return pool.IsActive() && PoolSnapshot.Read(pool, refresh: false).TargetPath is { } dir &&
+                   SafePath.TryResolve(Path.Combine(dir, TemplateName(image))) is { IsSafe: true, FullPath: { } templatePath }
+                ? TryReadIn(pool.Name, templatePath, dir, image)
+                : null;
+        }
+        catch (LibvirtException ex) when (ex.IsNoStoragePool || ex.IsOperationInvalid)
+        {
+            return null;
+        }
+    }
+
+    private static VmImage? TryReadIn(string poolName, string templatePath, string directory, string image)
+    {
         if (!File.Exists(templatePath))
         {
             return null;
