@@ -7,8 +7,9 @@ using KubeStack.NodeAgent.Runtime;
 namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 
 /// <summary>
-/// tuneDiskQoS: per-disk I/O limits through virDomainSetBlockIoTune, live and/or persistently. Only the limits given
-/// change (libvirt zeroes read/write when total is set and the reverse; 0 removes a limit). Success only when
+/// tuneDiskQoS: per-disk I/O limits through virDomainSetBlockIoTune, live and/or persistently. libvirt replaces a group
+/// (bytes/s or I/O ops/s) as a whole: the limits of a group that are not given become 0 (no limit), the other group
+/// keeps its values; 0 removes a limit. Success only when
 /// virDomainGetBlockIoTune, read back for each scope, reports every given value; the values are echoed in the message
 /// and the disk's <c>&lt;iotune&gt;</c> in spec.domain.
 /// </summary>
