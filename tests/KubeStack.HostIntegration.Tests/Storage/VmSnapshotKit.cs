@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Xml.Linq;
 using KubeStack.HostIntegration.Tests.Infrastructure;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
@@ -49,15 +50,29 @@ internal sealed class VmSnapshotKit : IDisposable
     public string File(string name) => Path.Combine(Dir, name);
 
     /// <summary>A VM named kst-&lt;what&gt;-xxxx defined on a new 64 MiB qcow2 base disk; started when <paramref name="start"/>.</summary>
-    public static async Task<VmSnapshotKit> DefineAsync(string what, bool start)
+    /// <summary>With <paramref name="guestAgent"/> the domain gets the QEMU guest agent channel (the lab guest starts
+    /// qemu-ga on it) and the call returns when libvirt reports the agent connected.</summary>
+    public static async Task<VmSnapshotKit> DefineAsync(string what, bool start, bool guestAgent = false)
     {
         var kit = new VmSnapshotKit(LabEnvironment.UniqueName(what));
         await StorageTestKit.QemuImg.CreateAsync(kit.Base, "qcow2", 64L * 1024 * 1024);
         var serial = LabGuest.NewWorkDir(kit.Cleanup, kit.Name);
-        using var domain = kit.Connection.DefineXml(LabGuest.DomainXml(kit.Cleanup.Domain(kit.Name), Path.Combine(serial, "serial.log"), kit.Base));
+        var xml = XElement.Parse(LabGuest.DomainXml(kit.Cleanup.Domain(kit.Name), Path.Combine(serial, "serial.log"), kit.Base));
+        if (guestAgent)
+        {
+            xml.Element("devices")!.Add(new XElement("channel", new XAttribute("type", "unix"),
+                new XElement("target", new XAttribute("type", "virtio"), new XAttribute("name", "org.qemu.guest_agent.0"))));
+        }
+
+        using var domain = kit.Connection.DefineXml(xml.ToString());
         if (start)
         {
             domain.Create();
+        }
+
+        if (start && guestAgent)
+        {
+            await Await.UntilAsync(() => SnapshotXml.HasConnectedGuestAgent(domain.GetXmlDesc()), TimeSpan.FromMinutes(3), $"the guest agent of {kit.Name} connecting");
         }
 
         return kit;

@@ -84,7 +84,8 @@ public sealed class VmSnapshotTests
         string F(string n) => kit.File(n);
         await kit.WriteLiveAsync(0x01, 0);
 
-        (await kit.SnapshotAsync("s1")).Ok();
+        var first = (await kit.SnapshotAsync("s1")).Ok();
+        Assert.Contains("live and atomically (no guest agent: not quiesced)", first.Message, StringComparison.Ordinal);
         Assert.Equal([F("s1.qcow2"), kit.Base], kit.XmlChain());
         await kit.WriteLiveAsync(0x02, K64);
         (await kit.SnapshotAsync("s2")).Ok();
@@ -198,5 +199,25 @@ public sealed class VmSnapshotTests
         await AssertBytesAsync(kit.Base, 0x01, 0x02);
         Assert.Null(await reader.ReadAsync(obj, StorageTestKit.Node, CancellationToken.None));
         Assert.Contains("nothing left", (await cleanup.CleanupAsync(Ctx(), CancellationToken.None)).Ok().Message, StringComparison.Ordinal);
+    }
+
+    [LabFact]
+    public async Task A_running_vm_with_a_connected_guest_agent_is_snapshotted_quiesced_and_merged_back_live()
+    {
+        using var kit = await DefineAsync("vmsnap-qga", start: true, guestAgent: true);
+        await kit.WriteLiveAsync(0x01, 0);
+
+        var created = (await kit.SnapshotAsync("q1")).Ok();
+        Assert.Contains("quiesced through the guest agent", created.Message, StringComparison.Ordinal);
+        Assert.Equal([kit.File("q1.qcow2"), kit.Base], kit.XmlChain());
+        await kit.WriteLiveAsync(0x02, K64);
+
+        // deleting the only snapshot commits the active overlay back into the base (active block commit + pivot)
+        (await kit.RunAsync(kit.Delete, "q1")).Ok();
+        Assert.Equal([kit.Base], kit.XmlChain());
+        Assert.False(File.Exists(kit.File("q1.qcow2")));
+        await kit.FlushLiveAsync();
+        await AssertBytesAsync(kit.Base, 0x01, 0x02);
+        Assert.Equal(DomainState.Running, kit.State());
     }
 }
