@@ -36,7 +36,7 @@ public sealed partial class VmStateWatcher
 
         var name = current.Metadata.Name;
         using var domain = _libvirt.Connection.TryLookupDomainByName(name);
-        if (domain is null || !VmHighAvailability.IsMarked(domain))
+        if (domain is null || !IsMarked(domain))
         {
             return (observed, cause);
         }
@@ -61,6 +61,23 @@ public sealed partial class VmStateWatcher
             ct).ConfigureAwait(false);
         return (VmHost.Observe(domain), $"stopped without a request ({cause}) and started again by high availability");
     }
+
+    /// <summary>The mark, or false (logged) when libvirt cannot tell: the VM is then treated as not highly available.</summary>
+    private bool IsMarked(LibvirtDomain domain)
+    {
+        try
+        {
+            return VmHighAvailability.IsMarked(domain);
+        }
+        catch (LibvirtException ex)
+        {
+            LogHaMarkUnreadable(domain.Name, ex.LibvirtMessage);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The high-availability mark of VM {Name} cannot be read ({Reason}); it is not restarted.")]
+    private partial void LogHaMarkUnreadable(string name, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "VM {Name} stopped without a request ({Cause}); high availability started it again.")]
     private partial void LogHaRestarted(string name, string cause);
