@@ -97,4 +97,38 @@ public sealed class LiveDiskSnapshotTests
         await AssertBytesAsync(disk, 0x01, 0x02, 0x00);
         Assert.True((await StorageTestKit.QemuImg.CheckAsync(disk)).IsClean);
     }
+
+    [LabFact]
+    public async Task A_live_snapshot_interrupted_after_the_disk_was_frozen_is_finished_by_the_resumed_attempt()
+    {
+        using var kit = StorageTestKit.Open();
+        var (pool, dir) = kit.NewPool();
+        var vol = LabEnvironment.UniqueName("disk");
+        var disk = await kit.NewDiskAsync(pool, dir, vol, size: 64L * 1024 * 1024);
+        var snap = Path.Combine(dir, $"{vol}.snapr");
+        var temporary = Path.Combine(dir, $".{vol}.snapr.part");
+        await StorageTestKit.WriteAsync(disk, 0x01, 0, K64);
+        var vm = kit.Cleanup.Domain(LabEnvironment.UniqueName("vmsnap-resume"));
+        var serial = LabGuest.NewWorkDir(kit.Cleanup, vm);
+        using var domain = kit.Connection.DefineXml(LabGuest.DomainXml(vm, Path.Combine(serial, "serial.log"), disk));
+        domain.Create();
+
+        // what a crashed attempt leaves: the VM on the temporary overlay, the frozen disk file renamed, no overlay at the disk's path yet
+        domain.SnapshotCreateXml(SnapshotXml.BuildCreate("crashed", SnapshotMode.External,
+                [new KubeStack.Contracts.Formats.DiskSnapshotSpec("vda", "external", temporary, "qcow2")]),
+            DomainSnapshotCreateFlags.DiskOnly | DomainSnapshotCreateFlags.Atomic | DomainSnapshotCreateFlags.NoMetadata).Dispose();
+        await WriteLiveAsync(vm, 0x02, K64);
+        File.Move(disk, snap);
+
+        var create = new CreateDiskExternalSnapshotHandler(kit.Libvirt, StorageTestKit.QemuImg);
+        var parameters = new JsonObject { ["type"] = "localfs", ["pool"] = pool, ["format"] = "qcow2", ["vol"] = vol, ["domain"] = vm };
+        var resumed = (await StorageTestKit.RunAsync(create, "snapr", parameters, attempt: 2)).Ok();
+
+        Assert.Contains("interrupted", resumed.Message, StringComparison.Ordinal);
+        Assert.Equal([disk, snap], SnapshotXml.Chain(domain.GetXmlDesc(), "vda"));
+        Assert.False(File.Exists(temporary));
+        await MonitorQemuIoAsync(vm, "flush");
+        await AssertBytesAsync(disk, 0x01, 0x02);
+        await AssertBytesAsync(snap, 0x01, 0x00);
+    }
 }

@@ -30,6 +30,13 @@ public sealed class CreateDiskExternalSnapshotHandler(LibvirtHost libvirt, QemuI
         var node = context.NodeName;
         var connection = libvirt.Connection;
         var t = ExternalSnapshotSteps.Resolve(libvirt, context, Key);
+        if (context.Attempt > 1 && await LiveDiskSnapshots.ResumeAsync(connection, qemuImg, t, context.Name, node, ct).ConfigureAwait(false))
+        {
+            ExternalSnapshotSteps.Refresh(connection, t.Pool, node);
+            return HandlerResult.Succeeded(await ExternalSnapshotSteps.ViewAsync(connection, qemuImg, t, context.Name, ct).ConfigureAwait(false),
+                message: $"The interrupted live snapshot {context.Name} of disk {t.Vol} was finished on node {node}: the VM writes to {t.DiskPath}, a new overlay on {t.SnapshotPath}.");
+        }
+
         var diskExists = File.Exists(t.DiskPath);
         if (File.Exists(t.SnapshotPath))
         {

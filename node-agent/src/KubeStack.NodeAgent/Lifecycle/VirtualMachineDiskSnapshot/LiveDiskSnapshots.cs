@@ -21,7 +21,8 @@ public sealed record LiveDiskUser(string Domain, string Target);
 /// path; (3) a shallow block copy of the temporary overlay onto that file, with the backing chain given by name, and a
 /// pivot: the VM then runs on <c>&lt;vol&gt;</c> → <c>&lt;vol&gt;.&lt;snapshot&gt;</c> → … and libvirt's live XML says so;
 /// (4) the temporary overlay is removed. A failure after (1) is rolled back (the names restored, the temporary overlay
-/// committed back with an active block commit). A live delete pulls the snapshot's data into the running VM's active
+/// committed back with an active block commit); a resumed attempt after a crash finishes the steps left
+/// (<see cref="ResumeAsync"/>). A live delete pulls the snapshot's data into the running VM's active
 /// layer (<c>blockpull</c> onto the snapshot's own backing file).
 /// </summary>
 public static class LiveDiskSnapshots
@@ -78,7 +79,7 @@ public static class LiveDiskSnapshots
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(user);
         using var domain = connection.LookupDomainByName(user.Domain);
-        var temporary = Path.Combine(Path.GetDirectoryName(target.DiskPath)!, CloneDiskHandler.TemporaryName($"{target.Vol}.{snapshot}"));
+        var temporary = TemporaryOverlay(target, snapshot);
         File.Delete(temporary);
         var size = (await qemuImg.InfoAsync(target.DiskPath, cancellationToken: ct).ConfigureAwait(false)).VirtualSize;
         var xml = domain.GetXmlDesc();
@@ -94,32 +95,85 @@ public static class LiveDiskSnapshots
         domain.SnapshotCreateXml(request, flags).Dispose();
 
         // From here the VM writes to the temporary overlay and the disk's file is frozen.
+        await MoveOntoDiskPathAsync(qemuImg, domain, user.Target, target, temporary, size, snapshot, node, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A resumed attempt after a crash during a live create: when a running VM writes to this snapshot's temporary
+    /// overlay, the remaining steps (rename, overlay at the disk's path, block copy and pivot) are finished. Returns
+    /// false when no running VM is on the temporary overlay (nothing to resume).
+    /// </summary>
+    public static async Task<bool> ResumeAsync(LibvirtConnection connection, QemuImg qemuImg, ExternalSnapshotSteps.Target target, string snapshot,
+        string node, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(qemuImg);
+        ArgumentNullException.ThrowIfNull(target);
+        var temporary = TemporaryOverlay(target, snapshot);
+        foreach (var domain in connection.ListAllDomains(ListAllDomainsFlags.Active))
+        {
+            using (domain)
+            {
+                var disk = SnapshotXml.WritableDisks(domain.GetXmlDesc()).FirstOrDefault(d => d.File == temporary);
+                if (disk.Target is null)
+                {
+                    continue;
+                }
+
+                var frozen = File.Exists(target.SnapshotPath) ? target.SnapshotPath : target.DiskPath;
+                var size = (await qemuImg.InfoAsync(frozen, cancellationToken: ct).ConfigureAwait(false)).VirtualSize;
+                await MoveOntoDiskPathAsync(qemuImg, domain, disk.Target, target, temporary, size, snapshot, node, ct).ConfigureAwait(false);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string TemporaryOverlay(ExternalSnapshotSteps.Target target, string snapshot) =>
+        Path.Combine(Path.GetDirectoryName(target.DiskPath)!, CloneDiskHandler.TemporaryName($"{target.Vol}.{snapshot}"));
+
+    /// <summary>Steps (2)–(4): the VM writes to <paramref name="temporary"/> backed by the frozen disk file; afterwards it
+    /// writes to the disk's path backed by the snapshot file. Each step is skipped when a crashed attempt did it already.</summary>
+    private static async Task MoveOntoDiskPathAsync(QemuImg qemuImg, LibvirtDomain domain, string disk, ExternalSnapshotSteps.Target target,
+        string temporary, long size, string snapshot, string node, CancellationToken ct)
+    {
         var renamed = false;
         var overlay = false;
         try
         {
-            File.Move(target.DiskPath, target.SnapshotPath, overwrite: false);
+            // Either step may have been done by a crashed attempt of this same operation: both count as ours for a rollback.
+            if (!File.Exists(target.SnapshotPath))
+            {
+                File.Move(target.DiskPath, target.SnapshotPath, overwrite: false);
+            }
+
             renamed = true;
-            await qemuImg.CreateAsync(target.DiskPath, DiskOperations.Format, size, target.SnapshotPath, DiskOperations.Format, cancellationToken: ct).ConfigureAwait(false);
+            if (!File.Exists(target.DiskPath))
+            {
+                await qemuImg.CreateAsync(target.DiskPath, DiskOperations.Format, size, target.SnapshotPath, DiskOperations.Format, cancellationToken: ct).ConfigureAwait(false);
+            }
+
             overlay = true;
+
             var chain = await qemuImg.InfoBackingChainAsync(target.SnapshotPath, cancellationToken: ct).ConfigureAwait(false);
             var destination = SnapshotXml.BuildCopyDestination(target.DiskPath, [.. chain.Select(i => (i.Filename, i.Format))]);
-            domain.BlockCopy(user.Target, destination, DomainBlockCopyFlags.Shallow | DomainBlockCopyFlags.ReuseExt | DomainBlockCopyFlags.TransientJob);
-            await VmSnapshotSteps.WaitBlockJobAsync(domain, user.Target, pivot: true, node, ct).ConfigureAwait(false);
+            domain.BlockCopy(disk, destination, DomainBlockCopyFlags.Shallow | DomainBlockCopyFlags.ReuseExt | DomainBlockCopyFlags.TransientJob);
+            await VmSnapshotSteps.WaitBlockJobAsync(domain, disk, pivot: true, node, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is LibvirtException or HostToolException or IOException or StorageRefusedException)
         {
-            var rollback = await RollBackAsync(domain, user.Target, target, temporary, renamed, overlay, node, ct).ConfigureAwait(false);
+            var rollback = await RollBackAsync(domain, disk, target, temporary, renamed, overlay, node, ct).ConfigureAwait(false);
             throw new StorageRefusedException(ErrorClasses.VirtletError,
-                $"The live snapshot {snapshot} of disk {target.Vol} (VM {user.Domain}, {user.Target}) on node {node} failed after the disk was frozen: {ex.Message} {rollback}");
+                $"The live snapshot {snapshot} of disk {target.Vol} (VM {domain.Name}, {disk}) on node {node} failed after the disk was frozen: {ex.Message} {rollback}");
         }
 
         File.Delete(temporary);
-        var live = SnapshotXml.Chain(domain.GetXmlDesc(), user.Target);
+        var live = SnapshotXml.Chain(domain.GetXmlDesc(), disk);
         if (live.Count < 2 || live[0] != target.DiskPath || live[1] != target.SnapshotPath)
         {
             throw new StorageRefusedException(ErrorClasses.VirtletError,
-                $"After the live snapshot {snapshot}, disk {user.Target} of VM {user.Domain} on node {node} reads {string.Join(" → ", live)} " +
+                $"After the live snapshot {snapshot}, disk {disk} of VM {domain.Name} on node {node} reads {string.Join(" → ", live)} " +
                 $"instead of {target.DiskPath} → {target.SnapshotPath}.");
         }
     }
