@@ -184,6 +184,11 @@ public sealed class BackupRefusalTests
         (await kit.RunPoolAsync(deleteDisk, new JsonObject { ["domain"] = kit.VmName, ["pool"] = kit.BackupPool, ["vol"] = volumeName, ["version"] = "d1" })).Ok();
         Assert.False(Directory.Exists($"{kit.Area}/{kit.VmName}/disks"));
 
+        var deletePool = new Pool.DeleteVMBackupHandler(kit.Libvirt, kit.QemuImg, kit.Crash);
+        (await kit.RunPoolAsync(deletePool, new JsonObject { ["domain"] = kit.VmName, ["pool"] = kit.BackupPool, ["version"] = "a3" })).Ok();
+        Assert.False(Directory.Exists(kit.VmVersionDir("a3")));
+
+        (await kit.RunVmAsync(backup, kit.Backup("a4", full: true, all: false))).Ok();
         (await kit.RunPoolAsync(clean, new JsonObject { ["domain"] = kit.VmName, ["pool"] = kit.BackupPool, ["all"] = "true" })).Ok();
         Assert.False(Directory.Exists($"{kit.Area}/{kit.VmName}"));
         Assert.True(Directory.Exists(kit.Area));

@@ -26,8 +26,8 @@ public sealed class BackupVMHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrash
         return StorageFailures.GuardAsync($"Backing up VM {context.Name}", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var version = BackupNames.Parameter(p, "version", Key);
             var full = StorageParameters.Flag(p, "full", Key) ?? false;
             var all = StorageParameters.Flag(p, "all", Key) ?? false;
             _ = RemoteBackupServer.Optional(p, Key); // the FTP parameters are checked before any work

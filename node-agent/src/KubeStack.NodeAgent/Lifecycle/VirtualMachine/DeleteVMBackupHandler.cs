@@ -20,8 +20,8 @@ public sealed class DeleteVMBackupHandler(LibvirtHost libvirt) : ILifecycleHandl
         return StorageFailures.GuardAsync($"Deleting a backup of VM {context.Name}", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var version = BackupNames.Parameter(p, "version", Key);
             var store = new BackupStore(BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName), context.Name, null);
             var message = await BackupDeletion.DeleteAsync(store, version, context, cancellationToken).ConfigureAwait(false);
             using var domain = libvirt.Connection.TryLookupDomainByName(context.Name);

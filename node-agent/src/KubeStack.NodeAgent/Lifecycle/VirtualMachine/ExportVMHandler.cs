@@ -91,22 +91,7 @@ public sealed class ExportVMHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILif
 
             BackupFiles.Sync(TemporaryOf(d));
             File.Move(TemporaryOf(d), FinalOf(d), overwrite: true);
-            entries.Add(new BackupDiskEntry
-            {
-                Target = d.Target,
-                System = d.System,
-                Volume = d.Volume,
-                Pool = d.Pool,
-                SourcePath = d.Path,
-                SourceFormat = d.Format,
-                VirtualSize = d.VirtualSize,
-                Format = "qcow2",
-                File = Path.GetFileName(FinalOf(d)),
-                Bytes = new FileInfo(FinalOf(d)).Length,
-                Sha256 = await BackupFiles.Sha256Async(FinalOf(d), ct).ConfigureAwait(false),
-                Mode = BackupManifest.ModeFull,
-                Chain = ["export"],
-            });
+            entries.Add(await BackupWriter.EntryAsync(d, FinalOf(d), ["export"], ct).ConfigureAwait(false));
         }
 
         await BackupFiles.WriteAtomicAsync($"{dir}/{name}.xml", xml, $"{dir}/.{name}.xml.part", ct).ConfigureAwait(false);

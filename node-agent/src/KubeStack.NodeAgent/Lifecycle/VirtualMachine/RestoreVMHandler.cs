@@ -26,8 +26,8 @@ public sealed class RestoreVMHandler(LibvirtHost libvirt, QemuImg qemuImg, ICras
         return StorageFailures.GuardAsync($"Restoring VM {context.Name}", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var version = BackupNames.Parameter(p, "version", Key);
             var all = StorageParameters.Flag(p, "all", Key) ?? false;
             var newName = StorageParameters.Optional(p, "newname");
             var target = StorageParameters.Optional(p, "target");

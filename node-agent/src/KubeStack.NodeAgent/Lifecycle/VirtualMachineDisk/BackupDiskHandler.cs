@@ -52,8 +52,8 @@ public sealed class BackupDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ICra
         var p = context.Parameters;
         var node = context.NodeName;
         var connection = libvirt.Connection;
-        var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-        var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+        var pool = BackupNames.Parameter(p, "pool", Key);
+        var version = BackupNames.Parameter(p, "version", Key);
         var full = StorageParameters.Flag(p, "full", Key) ?? false;
         _ = RemoteBackupServer.Optional(p, Key); // the FTP parameters are checked before any work
         var domainName = StorageParameters.Optional(p, "domain");

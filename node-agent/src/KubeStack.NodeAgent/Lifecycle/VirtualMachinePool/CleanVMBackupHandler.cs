@@ -25,9 +25,9 @@ public sealed class CleanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, I
         return StorageFailures.GuardAsync("Cleaning backups", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var vol = StorageParameters.Optional(p, "vol") is { } v ? BackupNames.Require(v, "vol", Key) : null;
+            var domain = BackupNames.Parameter(p, "domain", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var vol = BackupNames.OptionalParameter(p, "vol", Key);
             var all = StorageParameters.Flag(p, "all", Key) ?? false;
             var versions = (StorageParameters.Optional(p, "version") ?? string.Empty)
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -20,10 +20,10 @@ public sealed class DeleteVMDiskBackupHandler(LibvirtHost libvirt, QemuImg qemuI
         return StorageFailures.GuardAsync("Deleting a disk backup", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var vol = BackupNames.Require(StorageParameters.Required(p, "vol", Key), "vol", Key);
-            var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+            var domain = BackupNames.Parameter(p, "domain", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var vol = BackupNames.Parameter(p, "vol", Key);
+            var version = BackupNames.Parameter(p, "version", Key);
             var store = new BackupStore(BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName), domain, vol);
             var message = await BackupDeletion.DeleteAsync(store, version, context, cancellationToken).ConfigureAwait(false);
             return HandlerResult.Succeeded(_steps.PoolViewOf(context), message: message);

@@ -34,11 +34,11 @@ public sealed class RestoreDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ICr
         var p = context.Parameters;
         var node = context.NodeName;
         var connection = libvirt.Connection;
-        var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
-        var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-        var vol = BackupNames.Require(StorageParameters.Required(p, "vol", Key), "vol", Key);
-        var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
-        var newName = StorageParameters.Optional(p, "newname") is { } n ? BackupNames.Require(n, "newname", Key) : null;
+        var domain = BackupNames.Parameter(p, "domain", Key);
+        var pool = BackupNames.Parameter(p, "pool", Key);
+        var vol = BackupNames.Parameter(p, "vol", Key);
+        var version = BackupNames.Parameter(p, "version", Key);
+        var newName = BackupNames.OptionalParameter(p, "newname", Key);
         var targetPool = StorageParameters.Optional(p, "target");
         var targetDomainName = StorageParameters.Optional(p, "targetDomain");
         if (targetDomainName is not null && newName is null)

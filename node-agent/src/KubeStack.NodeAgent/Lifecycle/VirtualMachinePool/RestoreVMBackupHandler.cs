@@ -23,9 +23,9 @@ public sealed class RestoreVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg,
         return StorageFailures.GuardAsync("Restoring a VM backup", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var version = BackupNames.Require(StorageParameters.Required(p, "version", Key), "version", Key);
+            var domain = BackupNames.Parameter(p, "domain", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var version = BackupNames.Parameter(p, "version", Key);
             var all = StorageParameters.Flag(p, "all", Key) ?? false;
             var message = await _steps.RestoreVmAsync(domain, pool, version, all, StorageParameters.Optional(p, "newname"),
                 StorageParameters.Optional(p, "target"), context, cancellationToken).ConfigureAwait(false);

@@ -26,9 +26,9 @@ public sealed class ScanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, IC
         return StorageFailures.GuardAsync("Scanning backups", Key, context.NodeName, async () =>
         {
             var p = context.Parameters;
-            var domain = BackupNames.Require(StorageParameters.Required(p, "domain", Key), "domain", Key);
-            var pool = BackupNames.Require(StorageParameters.Required(p, "pool", Key), "pool", Key);
-            var vol = StorageParameters.Optional(p, "vol") is { } v ? BackupNames.Require(v, "vol", Key) : null;
+            var domain = BackupNames.Parameter(p, "domain", Key);
+            var pool = BackupNames.Parameter(p, "pool", Key);
+            var vol = BackupNames.OptionalParameter(p, "vol", Key);
             var layout = BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName);
             var stores = vol is null ? [new BackupStore(layout, domain, null), .. BackupStore.DiskStores(layout, domain)] : new[] { new BackupStore(layout, domain, vol) };
             var found = new List<BackupVersionState>();

@@ -22,6 +22,14 @@ public static class BackupNames
     /// <summary>Throws <see cref="RequestParameterException"/> naming <paramref name="operation"/>.<paramref name="parameter"/> when the name breaks the rule.</summary>
     public static string Require(string name, string parameter, string operation) =>
         Problem(name) is { } p ? throw new RequestParameterException(parameter, $"{operation}.{parameter} '{name}' {p}.") : name;
+
+    /// <summary>A required request parameter that must be a backup name.</summary>
+    public static string Parameter(System.Text.Json.Nodes.JsonObject parameters, string key, string operation) =>
+        Require(StorageParameters.Required(parameters, key, operation), key, operation);
+
+    /// <summary>An optional request parameter that must be a backup name when given.</summary>
+    public static string? OptionalParameter(System.Text.Json.Nodes.JsonObject parameters, string key, string operation) =>
+        StorageParameters.Optional(parameters, key) is { } value ? Require(value, key, operation) : null;
 }
 
 /// <summary>

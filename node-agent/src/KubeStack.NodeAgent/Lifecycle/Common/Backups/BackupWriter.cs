@@ -121,23 +121,12 @@ public sealed class BackupWriter(QemuImg qemuImg, ICrashInjector crash)
                 }
             }
 
-            entries.Add(new BackupDiskEntry
+            var entry = await EntryAsync(disk, final, [request.Version, .. parentEntry?.Chain ?? []], ct).ConfigureAwait(false);
+            entries.Add(parentEntry is null ? entry : entry with
             {
-                Target = disk.Target,
-                System = disk.System,
-                Volume = disk.Volume,
-                Pool = disk.Pool,
-                SourcePath = disk.Path,
-                SourceFormat = disk.Format,
-                VirtualSize = disk.VirtualSize,
-                Format = "qcow2",
-                File = file,
-                Bytes = new FileInfo(final).Length,
-                Sha256 = await BackupFiles.Sha256Async(final, ct).ConfigureAwait(false),
-                Mode = parentEntry is null ? BackupManifest.ModeFull : BackupManifest.ModeIncremental,
-                ParentVersion = parentEntry is null ? null : parent!.Version,
-                BackingFile = parentEntry is null ? null : BackupLayout.RelativeBacking(parent!.Version, file),
-                Chain = parentEntry is null ? [request.Version] : [request.Version, .. parentEntry.Chain],
+                Mode = BackupManifest.ModeIncremental,
+                ParentVersion = parent!.Version,
+                BackingFile = BackupLayout.RelativeBacking(parent.Version, file),
             });
         }
 
@@ -164,6 +153,28 @@ public sealed class BackupWriter(QemuImg qemuImg, ICrashInjector crash)
         crash.At(CrashPoints.BackupBeforeManifest);
         await BackupFiles.WriteManifestAsync(dir, manifest, ct).ConfigureAwait(false);
         return new BackupOutcome(manifest, AlreadyDone: false, fullBecause);
+    }
+
+    /// <summary>The manifest entry of a full data file <paramref name="dataFile"/> made from <paramref name="disk"/> (size and SHA-256 read from the file).</summary>
+    public static async Task<BackupDiskEntry> EntryAsync(BackupSourceDisk disk, string dataFile, IReadOnlyList<string> chain, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        return new BackupDiskEntry
+        {
+            Target = disk.Target,
+            System = disk.System,
+            Volume = disk.Volume,
+            Pool = disk.Pool,
+            SourcePath = disk.Path,
+            SourceFormat = disk.Format,
+            VirtualSize = disk.VirtualSize,
+            Format = "qcow2",
+            File = Path.GetFileName(dataFile),
+            Bytes = new FileInfo(dataFile).Length,
+            Sha256 = await BackupFiles.Sha256Async(dataFile, ct).ConfigureAwait(false),
+            Mode = BackupManifest.ModeFull,
+            Chain = chain,
+        };
     }
 
     /// <summary>The data file name of a disk: <c>&lt;target&gt;.qcow2</c> in vm backups, <c>&lt;vol&gt;.qcow2</c> in disk backups.</summary>
