@@ -220,4 +220,27 @@ public sealed class VmSnapshotTests
         await AssertBytesAsync(kit.Base, 0x01, 0x02);
         Assert.Equal(DomainState.Running, kit.State());
     }
+
+    [LabFact]
+    public async Task A_merge_interrupted_after_the_pull_is_finished_by_the_resumed_attempt()
+    {
+        using var kit = await DefineAsync("vmsnap-mres", start: false);
+        await StorageTestKit.WriteAsync(kit.Base, 0x01, 0, K64);
+        (await kit.SnapshotAsync("s1")).Ok();
+        await StorageTestKit.WriteAsync(kit.File("s1.qcow2"), 0x02, K64, K64);
+        (await kit.SnapshotAsync("s2")).Ok();
+        await StorageTestKit.WriteAsync(kit.File("s2.qcow2"), 0x03, 2 * K64, K64);
+
+        // what a crashed mergeSnapshot(s1) leaves: the pull is done (s2.qcow2 backs onto the base), metadata and s1.qcow2 remain
+        await StorageTestKit.QemuImg.RebaseAsync(kit.File("s2.qcow2"), kit.Base, "qcow2", format: "qcow2");
+        var first = await kit.RunAsync(kit.Merge, "s1");
+        var resumed = await kit.RunAsync(kit.Merge, "s1", attempt: 2);
+
+        Assert.Contains("not in the current chain", first.Fails(ErrorClasses.LibvirtError).Message, StringComparison.Ordinal);
+        resumed.Ok();
+        Assert.Empty(kit.SnapshotNames());
+        Assert.False(File.Exists(kit.File("s1.qcow2")));
+        Assert.Equal([kit.File("s2.qcow2"), kit.Base], await FileChainAsync(kit.File("s2.qcow2")));
+        await AssertBytesAsync(kit.File("s2.qcow2"), 0x01, 0x02, 0x03);
+    }
 }

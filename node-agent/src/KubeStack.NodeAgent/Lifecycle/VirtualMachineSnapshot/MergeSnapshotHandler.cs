@@ -13,7 +13,8 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineSnapshot;
 /// (<c>virDomainBlockRebase</c> with that base) on a running VM, a safe <c>qemu-img rebase</c> (data copied, never
 /// <c>-u</c>) offline. The merged snapshots (this one and the later ones whose state lay in the merged files) are
 /// removed from libvirt's metadata; merged files are deleted unless something still backs onto them or uses them.
-/// Already merged (the active layer backs onto the frozen file and the snapshot is gone): success on a resumed attempt.
+/// Already merged (the snapshot is gone): success on a resumed attempt; a resumed attempt that finds the pull done
+/// (the active layer backs directly onto the frozen file) finishes the metadata and file clean-up.
 /// </summary>
 public sealed class MergeSnapshotHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILifecycleHandler
 {
@@ -51,10 +52,19 @@ public sealed class MergeSnapshotHandler(LibvirtHost libvirt, QemuImg qemuImg) :
 
         // Plan and check every disk first.
         var plan = new List<(ExternalSnapshotDisk Disk, IReadOnlyList<string> Merged)>();
+        var leftovers = new List<string>();
         foreach (var disk in description.ExternalDisks)
         {
             var chain = await VmSnapshotSteps.ChainAsync(domain, qemuImg, disk.Target, ct).ConfigureAwait(false);
             var baseIndex = chain.ToList().IndexOf(disk.Frozen);
+            if (context.Attempt > 1 && baseIndex == 1 && !chain.Contains(disk.Overlay))
+            {
+                // A crashed attempt pulled already: the active layer backs onto the frozen file; finish the clean-up.
+                leftovers.Add(disk.Overlay);
+                plan.Add((disk, []));
+                continue;
+            }
+
             if (baseIndex < 0 || !chain.Contains(disk.Overlay))
             {
                 throw new StorageRefusedException(ErrorClasses.LibvirtError,
@@ -89,7 +99,7 @@ public sealed class MergeSnapshotHandler(LibvirtHost libvirt, QemuImg qemuImg) :
         }
 
         // The merged snapshots: this one and every other whose frozen state lay in a merged file.
-        var mergedFiles = plan.SelectMany(p => p.Merged).ToHashSet(StringComparer.Ordinal);
+        var mergedFiles = plan.SelectMany(p => p.Merged).Concat(leftovers).ToHashSet(StringComparer.Ordinal);
         var dropped = new List<string>();
         foreach (var other in domain.ListAllSnapshots())
         {
