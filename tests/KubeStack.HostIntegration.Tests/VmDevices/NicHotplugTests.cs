@@ -62,6 +62,8 @@ public sealed class NicHotplugTests
         await NicTestKit.Sh("ovn-nbctl", "ls-add", sw, "--", "set", "Logical_Switch", sw, "other_config:subnet=\"10.99.0.0/24\"");
 
         using var dom = conn.DefineXml(NicTestKit.GuestXml(name, serial, vda));
+        var vmId = dom.Uuid.ToString("D");
+        net.OnDispose(() => NicTestKit.DestroyOvsQosAsync(vmId));
         dom.Create();
         await Await.LineAsync(serial, "LAB-TICK", BootTimeout);
 

@@ -137,6 +137,19 @@ internal sealed class NicTestKit : IDisposable
         return stdout;
     }
 
+    /// <summary>libvirt leaves an OVS NIC's QoS and Queue rows behind when the domain is destroyed: remove them by vm-id.</summary>
+    public static async Task DestroyOvsQosAsync(string vmId)
+    {
+        foreach (var table in new[] { "QoS", "Queue" })
+        {
+            var rows = await ToolAsync("ovs-vsctl", "--bare", "--columns=_uuid", "find", table, $"external_ids:vm-id=\"{vmId}\"");
+            foreach (var uuid in rows.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await ToolAsync("ovs-vsctl", "destroy", table, uuid.Trim());
+            }
+        }
+    }
+
     /// <summary>A short unique host interface name (at most 15 characters).</summary>
     public static string ShortName(string prefix) => $"kst-{prefix}{Guid.NewGuid().ToString("N")[..5]}";
 

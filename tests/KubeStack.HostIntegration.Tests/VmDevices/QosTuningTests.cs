@@ -48,7 +48,7 @@ public sealed class QosTuningTests
         using var dom = conn.DefineXml(NicTestKit.GuestXml(name, Path.Combine(work, "serial.log"), vda,
             NicTestKit.DataDisk(vdb, "vdb"), NicTestKit.BridgeNic(ovsBridge, OvsMac, ovs: true), NicTestKit.BridgeNic(linuxBridge, BridgeMac)));
         var vmId = dom.Uuid.ToString("D");
-        net.OnDispose(() => DestroyOvsQosAsync(vmId));
+        net.OnDispose(() => NicTestKit.DestroyOvsQosAsync(vmId));
         dom.Create();
 
         // tuneDiskQoS (no flags, running: live and persistent): libvirt reports the values both ways
@@ -116,19 +116,6 @@ public sealed class QosTuningTests
             ErrorClasses.LibvirtError, "needs a running VM");
         NicTestKit.AssertFailed(await kit.RunAsync("kst-qos-nosuchvm", "tuneDiskQoS", new Dictionary<string, string> { ["device"] = "vdb", ["total_bytes_sec"] = "1" }),
             ErrorClasses.VirtletError, "has no libvirt domain");
-    }
-
-    /// <summary>libvirt leaves an OVS NIC's QoS and Queue rows behind when the domain is destroyed: remove them by vm-id.</summary>
-    private static async Task DestroyOvsQosAsync(string vmId)
-    {
-        foreach (var table in new[] { "QoS", "Queue" })
-        {
-            var rows = await NicTestKit.ToolAsync("ovs-vsctl", "--bare", "--columns=_uuid", "find", table, $"external_ids:vm-id=\"{vmId}\"");
-            foreach (var uuid in rows.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await NicTestKit.ToolAsync("ovs-vsctl", "destroy", table, uuid.Trim());
-            }
-        }
     }
 
     private static async Task<Dictionary<string, string>> BlkDevIoTuneAsync(string vm, string disk, string scope) =>
