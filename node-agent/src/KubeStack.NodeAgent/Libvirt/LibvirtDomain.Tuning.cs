@@ -23,17 +23,8 @@ public sealed unsafe partial class LibvirtDomain
     public void SetBlockIoTune(string disk, IReadOnlyDictionary<string, ulong> values, DomainModificationFlags flags)
     {
         ArgumentException.ThrowIfNullOrEmpty(disk);
-        ArgumentNullException.ThrowIfNull(values);
-        var p = stackalloc VirTypedParameterNative[values.Count];
-        var i = 0;
-        foreach (var (field, value) in values)
-        {
-            SetField(&p[i], field, TypedULLong);
-            p[i].ValueULong = value;
-            i++;
-        }
-
-        _conn.Check(LibvirtNative.virDomainSetBlockIoTune(_handle, disk, p, values.Count, (uint)flags), "virDomainSetBlockIoTune");
+        SetTyped(values, TypedULLong, (p, v) => p->ValueULong = v,
+            (p, n) => LibvirtNative.virDomainSetBlockIoTune(_handle, disk, p, n, (uint)flags), "virDomainSetBlockIoTune");
     }
 
     /// <summary>virDomainGetBlockIoTune: every field libvirt reports (numbers as ulong, group_name as string).</summary>
@@ -50,17 +41,8 @@ public sealed unsafe partial class LibvirtDomain
     public void SetInterfaceParameters(string device, IReadOnlyDictionary<string, uint> values, DomainModificationFlags flags)
     {
         ArgumentException.ThrowIfNullOrEmpty(device);
-        ArgumentNullException.ThrowIfNull(values);
-        var p = stackalloc VirTypedParameterNative[values.Count];
-        var i = 0;
-        foreach (var (field, value) in values)
-        {
-            SetField(&p[i], field, TypedUInt);
-            p[i].ValueUInt = value;
-            i++;
-        }
-
-        _conn.Check(LibvirtNative.virDomainSetInterfaceParameters(_handle, device, p, values.Count, (uint)flags), "virDomainSetInterfaceParameters");
+        SetTyped(values, TypedUInt, (p, v) => p->ValueUInt = v,
+            (p, n) => LibvirtNative.virDomainSetInterfaceParameters(_handle, device, p, n, (uint)flags), "virDomainSetInterfaceParameters");
     }
 
     /// <summary>virDomainGetInterfaceParameters: inbound.average, inbound.peak, ... as libvirt reports them.</summary>
@@ -120,6 +102,24 @@ public sealed unsafe partial class LibvirtDomain
         *p = default;
         for (var i = 0; i < bytes.Length; i++) p->Field[i] = bytes[i];
         p->Type = type;
+    }
+
+    private delegate void TypedValueSetter<in T>(VirTypedParameterNative* parameter, T value);
+
+    /// <summary>Builds the typed-parameter array of <paramref name="values"/> (one libvirt type) and hands it to <paramref name="call"/>.</summary>
+    private void SetTyped<T>(IReadOnlyDictionary<string, T> values, int type, TypedValueSetter<T> setValue, TypedGetter call, string function)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var p = stackalloc VirTypedParameterNative[values.Count];
+        var i = 0;
+        foreach (var (field, value) in values)
+        {
+            SetField(&p[i], field, type);
+            setValue(&p[i], value);
+            i++;
+        }
+
+        _conn.Check(call(p, values.Count), function);
     }
 
     private delegate int TypedGetter(VirTypedParameterNative* parameters, int count);
