@@ -4,6 +4,7 @@ SHELL := /bin/bash
 SLN := KubeStack.Operator.sln
 
 .PHONY: help build test crds docs up down lab-up lab-down bench clean
+.PHONY: soak
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,6 +35,9 @@ lab-down: ## stop what lab-up started
 
 bench: ## benchmarks (never part of `make test`)
 	./hack/bench.sh
+
+soak: ## long reliability runs (fault, crash and concurrency suites scaled up)
+	./hack/soak.sh
 
 clean:
 	dotnet clean $(SLN) -nologo
