@@ -7,6 +7,7 @@ using KubeStack.Benchmarks;
 //   --reps N         latency repetitions per operation (default 20)
 //   --count N        objects of the scale run (default 1000)
 //   --agent-dll P    the built node agent for the scale run (default node-agent/src/KubeStack.NodeAgent/bin/Release/net10.0/...)
+//   --agent-workers N  the scale run's agent --workers (default 16, the agent's default)
 //   --only latency|scale   one part; --no-lab skips the lab latency run (it runs when qemu:///system answers).
 var options = Options.Parse(args);
 Directory.CreateDirectory(options.Out);
@@ -43,7 +44,7 @@ ScaleResult? scale = null;
 if (options.Only is null or "scale")
 {
     report.WriteLine($"scale on test driver: {options.Count} objects");
-    scale = await new ScaleBench(options.Count, options.AgentDll, options.Out, report).RunAsync();
+    scale = await new ScaleBench(options.Count, options.AgentDll, options.AgentWorkers, options.Out, report).RunAsync();
     results["scale"] = scale;
 }
 
@@ -70,7 +71,7 @@ static bool LabAvailable()
     }
 }
 
-internal sealed record Options(string Out, int Reps, int Count, string AgentDll, string? Only, bool Lab)
+internal sealed record Options(string Out, int Reps, int Count, string AgentDll, string? Only, bool Lab, int AgentWorkers)
 {
     public static Options Parse(string[] args)
     {
@@ -87,7 +88,8 @@ internal sealed record Options(string Out, int Reps, int Count, string AgentDll,
             int.Parse(Value("--count", "1000"), CultureInfo.InvariantCulture),
             Path.GetFullPath(Value("--agent-dll", Path.Combine(root, "node-agent", "src", "KubeStack.NodeAgent", "bin", "Release", "net10.0", "KubeStack.NodeAgent.dll"))),
             args.Contains("--only") ? Value("--only", "") : null,
-            !args.Contains("--no-lab"));
+            !args.Contains("--no-lab"),
+            int.Parse(Value("--agent-workers", "16"), CultureInfo.InvariantCulture));
     }
 }
 
@@ -121,7 +123,7 @@ internal static class Tables
         }
 
         w.WriteLine();
-        w.WriteLine($"Scale on the test driver ({scale.Count} VMs, agent as its own process; load average at start {scale.LoadAverageAtStart:F1})");
+        w.WriteLine($"Scale on the test driver ({scale.Count} VMs, agent as its own process with {scale.AgentWorkers} workers; load average at start {scale.LoadAverageAtStart:F1})");
         foreach (var batch in new[] { scale.FullSpeed, scale.Spaced }.OfType<BatchResult>())
         {
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,

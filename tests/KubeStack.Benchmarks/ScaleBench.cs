@@ -18,7 +18,7 @@ namespace KubeStack.Benchmarks;
 /// its own) serving a test:///&lt;file&gt; connection that holds <c>count</c> running domains, driven through CRs on the
 /// API emulator (in this process, counting writes).
 /// </summary>
-internal sealed class ScaleBench(int count, string agentDll, string workDir, TextWriter log)
+internal sealed class ScaleBench(int count, string agentDll, int agentWorkers, string workDir, TextWriter log)
 {
     private const string Node = "bench-scale";
     private const string Probe = "kst-scale-probe";
@@ -33,9 +33,9 @@ internal sealed class ScaleBench(int count, string agentDll, string workDir, Tex
         await using var cluster = await BenchCluster.StartAsync(workDir);
         await using var watcher = new RequestWatcher(cluster.Client, Node);
         await watcher.StartAsync();
-        var result = new ScaleResult { Count = count, LoadAverageAtStart = ProcStat.LoadAverage() };
+        var result = new ScaleResult { Count = count, AgentWorkers = agentWorkers, LoadAverageAtStart = ProcStat.LoadAverage() };
 
-        var agent = AgentProcess.Start(agentDll, Node, cluster.Kubeconfig, uri, Path.Combine(workDir, "agent-scale.log"));
+        var agent = AgentProcess.Start(agentDll, agentWorkers, Node, cluster.Kubeconfig, uri, Path.Combine(workDir, "agent-scale.log"));
         try
         {
             // Ready with no objects: process start → first request (the probe) Succeeded.
@@ -61,11 +61,12 @@ internal sealed class ScaleBench(int count, string agentDll, string workDir, Tex
         }
 
         // Startup with every object present: a new agent process lists them all, then serves the probe's next request.
-        var restarted = AgentProcess.Start(agentDll, Node, cluster.Kubeconfig, uri, Path.Combine(workDir, "agent-scale-restart.log"));
+        var restarted = AgentProcess.Start(agentDll, agentWorkers, Node, cluster.Kubeconfig, uri, Path.Combine(workDir, "agent-scale-restart.log"));
         try
         {
+            // The new process reopens the driver file: every domain is running again, so the probe suspends.
             var done = watcher.Expect(Probe, "probe-2");
-            await cluster.RequestAsync(Probe, "resumeVM", "probe-2");
+            await cluster.RequestAsync(Probe, "suspendVM", "probe-2");
             var (_, seen) = await done.WaitAsync(TimeSpan.FromMinutes(3));
             result.StartupWithObjectsMs = Stopwatch.GetElapsedTime(restarted.Started, seen).TotalMilliseconds;
             result.AgentCpuSecondsStartupWithObjects = ProcStat.CpuSeconds(restarted.Pid);
@@ -237,7 +238,7 @@ internal sealed class AgentProcess : IDisposable
     public long Started { get; }
     public int Pid => _process.Id;
 
-    public static AgentProcess Start(string dll, string node, string kubeconfig, string uri, string logFile)
+    public static AgentProcess Start(string dll, int workers, string node, string kubeconfig, string uri, string logFile)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -246,7 +247,7 @@ internal sealed class AgentProcess : IDisposable
             UseShellExecute = false,
         };
         foreach (var arg in new[] { dll, "--node", node, "--kubeconfig", kubeconfig, "--libvirt-uri", uri, "--domain-type", "qemu",
-                     "--retry-base-ms", "50", "--vm-resync-seconds", "3600", "--resync-seconds", "3600" })
+                     "--workers", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--retry-base-ms", "50", "--vm-resync-seconds", "3600", "--resync-seconds", "3600" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -317,6 +318,7 @@ internal sealed class ResyncResult
 internal sealed class ScaleResult
 {
     public int Count { get; init; }
+    public int AgentWorkers { get; init; }
     public double LoadAverageAtStart { get; init; }
     public double StartupEmptyMs { get; set; }
     public double AgentIdleRssMb { get; set; }

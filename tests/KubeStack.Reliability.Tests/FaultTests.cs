@@ -30,17 +30,17 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Fact]
     public async Task Killing_the_agent_at_random_moments_and_crash_points_loses_and_repeats_no_request()
     {
-        var crash = new RandomCrashInjector(probability: 0.04);
+        var crash = new RandomCrashInjector(probability: 0.1);
         await using var cluster = await FaultCluster.StartAsync(crash);
 
-        var stream = RequestStream.RunAsync(cluster, objects: Soak.Scale(20, 60), requestsPerObject: Soak.Scale(4, 20), "kill", RequestTimeout);
+        var stream = RequestStream.RunAsync(cluster, objects: Soak.Scale(20, 60), requestsPerObject: Soak.Scale(15, 40), "kill", RequestTimeout);
         var kills = await WhileRunningAsync(stream, cluster.KillAndRestartAgentAsync, 80, 300);
         var submitted = await stream;
 
         await RequestStream.AssertInvariantAsync(cluster, submitted);
         output.WriteLine($"{submitted.Values.Sum(v => v.Count)} requests, {kills} agent kills, {crash.Crashes} crash-point deaths, {cluster.Host.ResumedRuns} resumed runs");
         // Reported in docs/reliability.md: controller kills + deaths at crash points (claim, host call, status, spec).
-        Assert.True(kills + crash.Crashes >= Soak.Scale(20, 100), $"only {kills} kills and {crash.Crashes} crash-point deaths happened");
+        Assert.True(kills + crash.Crashes >= Soak.Scale(100, 500), $"only {kills} kills and {crash.Crashes} crash-point deaths happened");
         Assert.True(cluster.Host.ResumedRuns > 0 || crash.Crashes == 0, "no resumed attempt found its effect done: the crash points were never after the host call");
     }
 
