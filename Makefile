@@ -5,6 +5,7 @@ SLN := KubeStack.Operator.sln
 
 .PHONY: help build test crds docs up down lab-up lab-down bench clean
 .PHONY: soak
+.PHONY: deploy
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,6 +21,9 @@ crds: ## regenerate crds/ from the catalog
 
 docs: ## regenerate docs/api/ from the catalog
 	dotnet run --project tools/KubeStack.Gen -- docs docs/api
+
+deploy: ## copy crds/ into charts/kubestack and render deploy/kubestack.yaml from the chart (fetches Helm once)
+	./hack/render-deploy.sh
 
 up: ## bring up the local stack and run a real VM lifecycle (see README)
 	./hack/up.sh
