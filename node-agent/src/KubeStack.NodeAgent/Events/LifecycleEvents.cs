@@ -39,7 +39,9 @@ public sealed class LifecycleEvents(IEventRecorder recorder, string nodeName)
     public Task CleanupFailedAsync(KubeStackResource obj, string errorClass, string message, CancellationToken cancellationToken) =>
         recorder.RecordAsync(obj, EventTypes.Warning, errorClass, message, cancellationToken);
 
-    private static string EventIdText(RequestIdentity request) => request.EventId ?? "none";
+    /// <summary>The event ID, and the request's trace ID when a trace is current (docs/metrics.md "Traces").</summary>
+    private static string EventIdText(RequestIdentity request) =>
+        System.Diagnostics.Activity.Current is { } trace ? $"{request.EventId ?? "none"}, trace {trace.TraceId.ToHexString()}" : request.EventId ?? "none";
 
     private static string Seconds(TimeSpan duration) =>
         duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";

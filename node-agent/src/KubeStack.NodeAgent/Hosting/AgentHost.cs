@@ -6,6 +6,7 @@ using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
+using KubeStack.NodeAgent.Observability;
 using KubeStack.NodeAgent.Runtime.Testing;
 using KubeStack.NodeAgent.Runtime;
 using KubeStack.NodeAgent.Watch;
@@ -109,6 +110,7 @@ public static class AgentHost
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<AgentService>();
         builder.Services.AddHostedService<NodeHeartbeat>(); // the operator's liveness and capacity signal (docs/operator.md)
+        builder.Services.AddAgentTelemetry(builder.Configuration, options.NodeName); // /metrics and request traces (docs/metrics.md)
         configure?.Invoke(builder.Services, options);
         return builder.Build();
     }

@@ -299,12 +299,14 @@ public sealed partial class LibvirtConnection : IDisposable
 
     internal int Check(int rc, string function)
     {
+        Observability.LibvirtTelemetry.Call(function, rc < 0);
         if (rc < 0) throw Fail(function);
         return rc;
     }
 
     internal T CheckHandle<T>(T handle, string function) where T : SafeHandle
     {
+        Observability.LibvirtTelemetry.Call(function, handle.IsInvalid);
         if (!handle.IsInvalid) return handle;
         var ex = Fail(function);
         handle.Dispose();

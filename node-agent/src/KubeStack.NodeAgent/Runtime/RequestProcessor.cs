@@ -5,7 +5,9 @@ using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.Events;
 using KubeStack.NodeAgent.Status;
+using KubeStack.NodeAgent.Observability;
 using KubeStack.Runtime.Api;
+using KubeStack.Runtime.Observability;
 using KubeStack.Runtime.Queue;
 using Microsoft.Extensions.Logging;
 
@@ -121,7 +123,11 @@ public sealed partial class RequestProcessor
             return WorkResult.Done;
         }
 
-        using var activity = ActivitySource.StartActivity($"lifecycle {obj.Spec.LifecycleKey ?? "(invalid)"}");
+        // One trace per request across webhook, operator and agent (KubeStack.Runtime.Observability.RequestTrace).
+        var parent = RequestTrace.ParentOf(key.Kind, key.Namespace, key.Name, obj.Spec.LifecycleKey, RequestRecords.EventIdOf(obj), obj.Metadata.Annotations);
+        using var activity = ActivitySource.StartActivity($"lifecycle {obj.Spec.LifecycleKey ?? "(invalid)"}", ActivityKind.Consumer, parent);
+        using var traceScope = activity is null ? null : _logger.BeginScope(new Dictionary<string, object?> { ["TraceId"] = activity.TraceId.ToHexString() });
+        using var inFlight = AgentMetrics.Running(key.Kind, obj.Spec.LifecycleKey ?? "(invalid)");
         activity?.SetTag("kubestack.kind", key.Kind);
         activity?.SetTag("kubestack.namespace", key.Namespace);
         activity?.SetTag("kubestack.name", key.Name);
@@ -312,6 +318,7 @@ public sealed partial class RequestProcessor
     private async Task<WorkResult> CompleteAsync(ResourceKey key, KubeStackResource obj, RequestIdentity request, OperationSpec? operation,
         JsonObject ranLifecycle, RequestOutcome outcome, CancellationToken ct)
     {
+        using var write = ActivitySource.StartActivity("status write");
         var now = _time.GetUtcNow();
         var uid = obj.Metadata.Uid;
         var update = await _api.UpdateStatusAsync(key, latest =>
@@ -331,6 +338,7 @@ public sealed partial class RequestProcessor
         }
 
         LogOutcome(key, request.Key, outcome.Succeeded ? RequestPhase.Succeeded : RequestPhase.Failed, outcome.Reason, outcome.Message);
+        AgentMetrics.RequestFinished(key.Kind, request.Key, outcome.Succeeded, outcome.Reason, Duration(update.Object.Status?.Lifecycle));
         _crash.At(CrashPoints.AfterStatus);
         await _events.OutcomeAsync(update.Object, request, outcome, Duration(update.Object.Status?.Lifecycle), ct).ConfigureAwait(false);
         await FinishSpecAsync(key, update.Object, request, operation, ranLifecycle, outcome, ct).ConfigureAwait(false);
@@ -439,7 +447,9 @@ public sealed partial class RequestProcessor
     private async Task<WorkResult> CompleteDeleteAsync(ResourceKey key, KubeStackResource obj, RequestIdentity request, RequestOutcome outcome,
         CancellationToken ct)
     {
+        using var write = ActivitySource.StartActivity("status write");
         LogOutcome(key, request.Key, RequestPhase.Succeeded, outcome.Reason, outcome.Message);
+        AgentMetrics.RequestFinished(key.Kind, request.Key, true, null, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()));
         await _events.OutcomeAsync(obj, request, outcome, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()), ct).ConfigureAwait(false);
         if (!await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false))
         {

@@ -46,6 +46,8 @@ public sealed partial class StoragePoolWatcher(LibvirtHost libvirt, IObjectApi a
                         LogRefreshFailed(ex, pool.Metadata.Name);
                     }
                 }
+
+                Observability.AgentMetrics.ResyncCompleted("storage", DateTimeOffset.UtcNow);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -173,6 +173,11 @@ public sealed partial class VmStateWatcher
                 LogRefreshFailed(ex, obj.Metadata.Name);
             }
         }
+
+        if (domainName is null)
+        {
+            Observability.AgentMetrics.ResyncCompleted("vm", DateTimeOffset.UtcNow);
+        }
     }
 
     /// <summary>

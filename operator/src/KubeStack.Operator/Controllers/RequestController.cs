@@ -1,12 +1,15 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
+using KubeStack.Operator.Observability;
 using KubeStack.Operator.Routing;
 using KubeStack.Operator.Webhooks;
 using KubeStack.Runtime.Api;
 using KubeStack.Runtime.Events;
 using KubeStack.Runtime.Informers;
+using KubeStack.Runtime.Observability;
 using KubeStack.Runtime.Queue;
 using Microsoft.Extensions.Logging;
 
@@ -174,6 +177,8 @@ public sealed class RequestController
         }
 
         var operation = _catalog.Find(obj.Kind, obj.Spec.LifecycleKey!)!;
+        using var activity = OperatorTelemetry.StartRequestSpan("route", obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name, obj.Spec.LifecycleKey,
+            EventIdOf(obj), obj.Metadata.Annotations, ActivityKind.Internal);
         var nodes = await _nodes.NodesAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var (node, why, problem) = await ResolveNodeAsync(obj, operation, nodes, now, cancellationToken).ConfigureAwait(false);
@@ -276,11 +281,20 @@ public sealed class RequestController
         }
 
         Interlocked.Increment(ref _accepted);
+        OperatorTelemetry.RoutingDecisions.Add(1, new("kind", obj.Kind), new("operation", key), new("decision", "accepted"),
+            new("reason", live ? AcceptedReason : ProblemReasons.NodeUnreachable));
+        Activity.Current?.SetTag("kubestack.node", node);
         var accepted = update.Object;
         accepted.Kind = obj.Kind;
         if (accepted.Metadata.Labels?.TryGetValue(Labels.Host, out var current) != true || current != node)
         {
             var patch = new JsonObject { ["metadata"] = new JsonObject { ["labels"] = new JsonObject { [Labels.Host] = node } } };
+            if (Activity.Current is { } route && accepted.Metadata.Annotations?.ContainsKey(RequestTrace.Annotation) != true)
+            {
+                // the agent continues this trace under the routing span (a client's own traceparent is kept)
+                patch["metadata"]!["annotations"] = new JsonObject { [RequestTrace.Annotation] = RequestTrace.Format(route) };
+            }
+
             await client.PatchAsync(obj.Metadata.NamespaceProperty!, obj.Metadata.Name!, patch, ct).ConfigureAwait(false);
         }
 
@@ -386,6 +400,7 @@ public sealed class RequestController
         }
 
         failed.Kind = obj.Kind;
+        OperatorTelemetry.RoutingDecisions.Add(1, new("kind", obj.Kind), new("operation", key), new("decision", "refused"), new("reason", problem.Reason));
         _logger.LogWarning("{Kind} {Namespace}/{Name}: {Key} (event {EventId}) refused: {Reason}: {Message}",
             obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name, key, eventId, problem.Reason, message);
         await _events.RecordAsync(failed, EventTypes.Warning, problem.Reason, $"{key} (event {eventId ?? "none"}): {message}", ct).ConfigureAwait(false);

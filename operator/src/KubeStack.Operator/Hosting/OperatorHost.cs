@@ -1,4 +1,5 @@
 using k8s;
+using KubeStack.Operator.Observability;
 using KubeStack.Runtime.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,6 +26,7 @@ public static class OperatorHost
         builder.Services.AddSingleton(kubernetes);
         builder.Services.AddSingleton(sp => new OperatorRuntime(kubernetes, options, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<OperatorService>();
+        builder.Services.AddOperatorTelemetry(builder.Configuration); // /metrics and request traces (docs/metrics.md)
         return builder.Build();
     }
 }

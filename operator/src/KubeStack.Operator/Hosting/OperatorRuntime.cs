@@ -30,6 +30,8 @@ public sealed class OperatorRuntime : IAsyncDisposable
         _catalog = catalog ?? CatalogLoader.Default;
         _logger = loggerFactory.CreateLogger<OperatorRuntime>();
         Leader = new LeaderGate(client, options, loggerFactory.CreateLogger<LeaderGate>());
+        var leader = Leader;
+        Observability.OperatorTelemetry.TrackLeader(() => leader.IsLeader);
     }
 
     public LeaderGate Leader { get; }

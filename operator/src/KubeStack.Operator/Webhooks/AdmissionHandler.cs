@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
 using KubeStack.Contracts.Resources;
+using KubeStack.Operator.Observability;
 using Microsoft.Extensions.Logging;
 
 namespace KubeStack.Operator.Webhooks;
@@ -26,7 +28,15 @@ public sealed class AdmissionHandler
         ArgumentNullException.ThrowIfNull(review);
         var request = review["request"] as JsonObject ?? throw new ArgumentException("The AdmissionReview has no request.", nameof(review));
         var uid = (string?)request["uid"] ?? "";
+        using var activity = StartSpan(request, out var kind, out var operationKey);
         var problem = await DecideAsync(request, cancellationToken).ConfigureAwait(false);
+        if (operationKey is not null)
+        {
+            OperatorTelemetry.Admissions.Add(1, new("kind", kind), new("operation", operationKey),
+                new("result", problem is null ? "allowed" : "denied"), new("reason", problem?.Reason ?? ""));
+            activity?.SetTag("kubestack.admission", problem is null ? "allowed" : "denied");
+        }
+
         var response = new JsonObject { ["uid"] = uid, ["allowed"] = problem is null };
         if (problem is not null)
         {
@@ -46,6 +56,26 @@ public sealed class AdmissionHandler
             ["kind"] = "AdmissionReview",
             ["response"] = response,
         };
+    }
+
+    /// <summary>The "admission" span of a review that carries a lifecycle request (null for every other write).</summary>
+    private static Activity? StartSpan(JsonObject request, out string kind, out string? operationKey)
+    {
+        kind = (string?)request["kind"]?["kind"] ?? "";
+        operationKey = request["object"]?["spec"]?["lifecycle"] is JsonObject { Count: 1 } lifecycle ? lifecycle.First().Key : null;
+        if (operationKey is null || !Kinds.All.Contains(kind)
+            || (request["oldObject"] is JsonObject old && JsonNode.DeepEquals(request["object"]?["spec"]?["lifecycle"], old["spec"]?["lifecycle"])))
+        {
+            operationKey = null; // not a new request: nothing to count or trace
+            return null;
+        }
+
+        var metadata = request["object"]?["metadata"];
+        var labels = (metadata?["labels"] as JsonObject)?.Where(p => p.Value is JsonValue).ToDictionary(p => p.Key, p => (string?)p.Value ?? "");
+        var annotations = (metadata?["annotations"] as JsonObject)?.Where(p => p.Value is JsonValue).ToDictionary(p => p.Key, p => (string?)p.Value ?? "");
+        var ns = (string?)request["namespace"] ?? (string?)metadata?["namespace"] ?? "default";
+        var name = (string?)request["name"] ?? (string?)metadata?["name"];
+        return OperatorTelemetry.StartRequestSpan("admission", kind, ns, name, operationKey, OperatorTelemetry.EventIdOf(labels), annotations, ActivityKind.Server);
     }
 
     /// <summary>Null to allow, else why the request is refused.</summary>
