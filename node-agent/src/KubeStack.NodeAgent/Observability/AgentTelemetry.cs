@@ -8,17 +8,18 @@ using OpenTelemetry.Metrics;
 
 namespace KubeStack.NodeAgent.Observability;
 
-/// <summary>The agent's telemetry: request/node/VM/pool metrics on /metrics (default port 9465) and request traces.</summary>
+/// <summary>The agent's telemetry: request/node/VM/pool metrics on /metrics (on KUBESTACK_METRICS_PORT; the chart sets 9465) and request traces.</summary>
 public static class AgentTelemetry
 {
-    public const int DefaultMetricsPort = 9465;
+    /// <summary>The port the chart configures (KUBESTACK_METRICS_PORT); without it no endpoint is opened (local processes, tests).</summary>
+    public const int ChartMetricsPort = 9465;
 
     /// <summary>Every ActivitySource of the agent (the request, its libvirt calls).</summary>
     public static readonly string[] Sources = [RequestProcessor.ActivitySource.Name, LibvirtTelemetry.SourceName];
 
     public static IServiceCollection AddAgentTelemetry(this IServiceCollection services, IConfiguration configuration, string nodeName)
     {
-        var settings = TelemetrySettings.FromConfiguration(configuration, "kubestack-node-agent", DefaultMetricsPort) with
+        var settings = TelemetrySettings.FromConfiguration(configuration, "kubestack-node-agent", defaultMetricsPort: 0) with
         {
             Meters = [AgentMetrics.MeterName, HostStatsCollector.MeterName],
             Sources = Sources,

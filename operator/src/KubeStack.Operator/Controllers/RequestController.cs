@@ -182,6 +182,7 @@ public sealed class RequestController
         var nodes = await _nodes.NodesAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var (node, why, problem) = await ResolveNodeAsync(obj, operation, nodes, now, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("kubestack.node", node);
         problem ??= await _checks.CheckClusterAsync(obj, node, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
@@ -283,7 +284,6 @@ public sealed class RequestController
         Interlocked.Increment(ref _accepted);
         OperatorTelemetry.RoutingDecisions.Add(1, new("kind", obj.Kind), new("operation", key), new("decision", "accepted"),
             new("reason", live ? AcceptedReason : ProblemReasons.NodeUnreachable));
-        Activity.Current?.SetTag("kubestack.node", node);
         var accepted = update.Object;
         accepted.Kind = obj.Kind;
         if (accepted.Metadata.Labels?.TryGetValue(Labels.Host, out var current) != true || current != node)

@@ -16,7 +16,8 @@ public static class OperatorTelemetry
 {
     public const string MeterName = "KubeStack.Operator";
     public const string SourceName = "KubeStack.Operator";
-    public const int DefaultMetricsPort = 9464;
+    /// <summary>The port the chart configures (KUBESTACK_METRICS_PORT); without it no endpoint is opened (local processes, tests).</summary>
+    public const int ChartMetricsPort = 9464;
 
     public static readonly ActivitySource Source = new(SourceName);
 
@@ -71,10 +72,10 @@ public static class OperatorTelemetry
             : labels.TryGetValue(Labels.LegacyEventId, out var legacy) && !string.IsNullOrEmpty(legacy) ? legacy
             : null;
 
-    /// <summary>/metrics (default port 9464) and the operator's spans.</summary>
+    /// <summary>/metrics (on KUBESTACK_METRICS_PORT; the chart sets 9464) and the operator's spans.</summary>
     public static IServiceCollection AddOperatorTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
-        var settings = TelemetrySettings.FromConfiguration(configuration, "kubestack-operator", DefaultMetricsPort) with
+        var settings = TelemetrySettings.FromConfiguration(configuration, "kubestack-operator", defaultMetricsPort: 0) with
         {
             Meters = [MeterName],
             Sources = [SourceName],

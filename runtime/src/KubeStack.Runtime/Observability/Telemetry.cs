@@ -24,9 +24,18 @@ public static class Telemetry
                 metrics.AddMeter([QueueMetrics.MeterName, .. settings.Meters]);
                 metrics.AddPrometheusHttpListener(o =>
                 {
-                    o.Host = settings.MetricsHost;
+                    // Host must be a valid URI host name; "*" (all addresses) is set on the listener itself.
+                    o.Host = settings.MetricsHost == "*" ? "localhost" : settings.MetricsHost;
                     o.Port = settings.MetricsPort;
                     o.ScrapeEndpointPath = "/metrics";
+                    if (settings.MetricsHost == "*")
+                    {
+                        o.ConfigureHttpListener = (_, listener) =>
+                        {
+                            listener.Prefixes.Clear();
+                            listener.Prefixes.Add($"http://*:{settings.MetricsPort}/");
+                        };
+                    }
                 });
             });
         }
