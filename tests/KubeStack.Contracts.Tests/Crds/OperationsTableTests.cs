@@ -50,12 +50,23 @@ public class OperationsTableTests
     [Theory]
     [InlineData("done")]
     [InlineData("not possible on this host:")]
+    [InlineData("tested on a real host up to an unavailable component: ")]
     [InlineData("Implemented")]
     public void Status_file_with_an_unknown_state_is_rejected(string state)
     {
         var status = OperationsTable.ParseStatus($"VirtualMachine:\n  startVM:\n    state: \"{state}\"\n");
         var problems = OperationsTable.Check(Catalog, status);
         Assert.Contains(problems, p => p.Contains($"'VirtualMachine.startVM' has state '{state}'", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("tested on a real host up to an unavailable component: no IOMMU here", "tested on a real host up to an unavailable component")]
+    [InlineData("not possible on this host: no vendor CLI", "not possible on this host")]
+    [InlineData("tested on a real host", "tested on a real host")]
+    public void States_with_a_reason_are_valid_and_counted_under_their_prefix(string state, string group)
+    {
+        Assert.True(OperationStates.IsValid(state));
+        Assert.Equal(group, OperationStates.Group(state));
     }
 
     [Fact]

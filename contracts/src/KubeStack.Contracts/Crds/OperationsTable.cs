@@ -22,12 +22,22 @@ public static class OperationStates
     public const string Implemented = "implemented";
     public const string TestedOnRealHost = "tested on a real host";
     public const string NotPossiblePrefix = "not possible on this host:";
+    /// <summary>Tested for real as far as this host allows; the rest needs a component this host lacks (named after the colon).</summary>
+    public const string UpToComponentPrefix = "tested on a real host up to an unavailable component:";
 
-    /// <summary>True for the four states of issue 2 item 7 (the last one must say why).</summary>
+    /// <summary>True for the states of issue 2 item 7 and issue 5 (the prefixed ones must say why).</summary>
     public static bool IsValid(string state) =>
         state is Planned or Implemented or TestedOnRealHost
-        || (state.StartsWith(NotPossiblePrefix, StringComparison.Ordinal) && state.Length > NotPossiblePrefix.Length
-            && !string.IsNullOrWhiteSpace(state[NotPossiblePrefix.Length..]));
+        || HasReason(state, NotPossiblePrefix) || HasReason(state, UpToComponentPrefix);
+
+    /// <summary>The group a state is counted in (the prefix of a state that carries a reason).</summary>
+    public static string Group(string state) =>
+        state.StartsWith(NotPossiblePrefix, StringComparison.Ordinal) ? NotPossiblePrefix.TrimEnd(':')
+        : state.StartsWith(UpToComponentPrefix, StringComparison.Ordinal) ? UpToComponentPrefix.TrimEnd(':')
+        : state;
+
+    private static bool HasReason(string state, string prefix) =>
+        state.StartsWith(prefix, StringComparison.Ordinal) && !string.IsNullOrWhiteSpace(state[prefix.Length..]);
 }
 
 /// <summary>
@@ -71,7 +81,7 @@ public static class OperationsTable
                 else if (entry is null || !OperationStates.IsValid(entry.State ?? ""))
                 {
                     problems.Add($"{StatusFileName}: '{kind}.{key}' has state '{entry?.State}', expected planned, implemented, "
-                        + $"tested on a real host, or '{OperationStates.NotPossiblePrefix} <why>'.");
+                        + $"tested on a real host, '{OperationStates.UpToComponentPrefix} <what>' or '{OperationStates.NotPossiblePrefix} <why>'.");
                 }
             }
         }
@@ -126,7 +136,8 @@ public static class OperationsTable
             # Operations: support table
 
             One row per lifecycle operation ({rows.Count} in all). **State** is one of `planned`, `implemented`,
-            `tested on a real host`, or `not possible on this host: <why>`; **Tests** names the tests that prove it.
+            `tested on a real host`, `tested on a real host up to an unavailable component: <what>`, or
+            `not possible on this host: <why>`; **Tests** names the tests that prove it.
             To change a row, edit [`docs/{StatusFileName}`]({StatusFileName}) and run `{ApiDocsBuilder.Command}`.
             Parameters and constraints of each operation: [`docs/api/`](api/README.md).
 
@@ -148,8 +159,7 @@ public static class OperationsTable
         return md.ToString();
     }
 
-    private static string StateGroup(string state) =>
-        state.StartsWith(OperationStates.NotPossiblePrefix, StringComparison.Ordinal) ? "not possible on this host" : state;
+    private static string StateGroup(string state) => OperationStates.Group(state);
 
     private static string Cell(string text) =>
         string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).Replace("|", "\\|", StringComparison.Ordinal);
