@@ -66,6 +66,9 @@ public static class AgentHost
         builder.Services.TryAddSingleton(sp => new StorageInventory(kind =>
             sp.GetRequiredService<AgentController>().Informers.TryGetValue(kind, out var informer) ? informer.List() : []));
         // migrateVM/migrateVMDisk/migrateDisk: target nodes from the agent Leases (docs/migration.md)
+        builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IDiskObjectLister>(sp =>
+            new KubeStack.NodeAgent.Lifecycle.Common.KubeDiskObjectLister(sp.GetRequiredService<IKubernetes>()));
+        builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.MigrationDiskObjects>();
         builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IMigrationTargets>(sp =>
             new KubeStack.NodeAgent.Lifecycle.Common.MigrationTargets(sp.GetRequiredService<IKubernetes>()));
         // The network handlers' OVS/OVN access (ovs-vsctl, ovn-nbctl on their default sockets).

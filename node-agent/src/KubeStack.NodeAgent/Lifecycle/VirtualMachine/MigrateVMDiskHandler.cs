@@ -14,9 +14,11 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 /// copied into pool POOL of the target node through libvirt's upload stream and read back there for a SHA-256 check;
 /// only when every copy is verified does the VM move (virDomainMigrate3 with VIR_MIGRATE_OFFLINE|PERSIST_DEST|
 /// UNDEFINE_SOURCE and a destination XML pointing at the copies); only then are the source volumes removed. A failure
-/// before the switch deletes the copies this request made and leaves the VM as it was.
+/// before the switch deletes the copies this request made and leaves the VM as it was. After the switch the
+/// VirtualMachineDisk objects of the moved volumes are handed over to the target node (<see cref="MigrationDiskObjects"/>),
+/// also when a resumed attempt finds the switch already done.
 /// </summary>
-public sealed class MigrateVMDiskHandler(VmHost host, IMigrationTargets targets) : ILifecycleHandler
+public sealed class MigrateVMDiskHandler(VmHost host, IMigrationTargets targets, MigrationDiskObjects? diskObjects = null) : ILifecycleHandler
 {
     public string Kind => Kinds.VirtualMachine;
     public string Key => "migrateVMDisk";
@@ -44,10 +46,15 @@ public sealed class MigrateVMDiskHandler(VmHost host, IMigrationTargets targets)
         using var domain = host.TryLookup(ctx.Name);
         if (VmMigration.AlreadyOnTarget(ctx, domain, destination, target) is { } done)
         {
-            if (domain is null && done is HandlerResult.Success)
+            if (domain is null && done is HandlerResult.Success success)
             {
-                // resumed after the switch: the source volumes may still be there
-                RemoveSources(host.Connection, specs.Select(s => SafePath.Resolve(s.Volume)));
+                // resumed after the switch: the source volumes may still be there, the disk objects may not have followed yet
+                var paths = specs.Select(s => SafePath.Resolve(s.Volume)).ToList();
+                var pools = SourcePools(paths);
+                RemoveSources(host.Connection, paths);
+                var resumed = ResumedVolumes(destination, specs.Zip(paths, (s, p) => (p, s.Pool)), pools);
+                var report = await HandOverDiskObjectsAsync(ctx, target, resumed, ct).ConfigureAwait(false);
+                return report.Length == 0 ? done : success with { Message = success.Message + report };
             }
 
             return done;
@@ -94,16 +101,19 @@ public sealed class MigrateVMDiskHandler(VmHost host, IMigrationTargets targets)
                 element.SetAttributeValue("file", copy.Path);
             }
 
+            var sourcePools = SourcePools(plan.Select(p => p.Source));
             var newXml = xml.ToString(SaveOptions.DisableFormatting);
             using var migrated = await VmMigration.MigrateAsync(ctx, domain, destination, target,
                 new DomainMigrateParameters { DestinationXml = newXml, PersistentXml = newXml },
                 DomainMigrateFlags.Offline | DomainMigrateFlags.PersistDest | DomainMigrateFlags.UndefineSource).ConfigureAwait(false);
             switched = true;
             RemoveSources(host.Connection, plan.Select(p => p.Source));
+            var volumes = plan.Zip(copies, (p, c) => CopiedVolume(p.Source, sourcePools.GetValueOrDefault(p.Source), c.Pool, c.Copy.Name)).ToList();
+            var report = await HandOverDiskObjectsAsync(ctx, target, volumes, ct).ConfigureAwait(false);
             var moved = string.Join("; ", copies.Select(c => $"{c.Copy.Path} in pool {c.Pool.Name} ({c.Copy.Bytes} bytes, sha256 {c.Copy.Sha256[..12]}…)"));
             return VmMigration.Moved(migrated, target,
                 $"VM {ctx.Name} and {copies.Count} disk(s) were migrated cold from node {node} to node {target.NodeName} ({target.Address}): {moved}. " +
-                $"The source volumes were removed after the copies were verified.");
+                $"The source volumes were removed after the copies were verified.{report}");
         }
         finally
         {
@@ -117,6 +127,65 @@ public sealed class MigrateVMDiskHandler(VmHost host, IMigrationTargets targets)
                 pool.Dispose();
             }
         }
+    }
+
+    /// <summary>Hands the disk objects of the moved volumes over to the target node; the sentence to append to the result message.</summary>
+    private async Task<string> HandOverDiskObjectsAsync(RequestContext ctx, MigrationTarget target, IReadOnlyList<MovedVolume> volumes, CancellationToken ct)
+    {
+        if (diskObjects is null || volumes.Count == 0)
+        {
+            return "";
+        }
+
+        var lines = await diskObjects.HandOverAsync(ctx.Namespace, ctx.Name, ctx.NodeName, target.NodeName, volumes, ct).ConfigureAwait(false);
+        return lines.Count == 0 ? "" : $" Disk objects: {string.Join("; ", lines)}.";
+    }
+
+    /// <summary>The source pool of each path that is a volume of a pool on this node (before the sources are removed).</summary>
+    private Dictionary<string, string> SourcePools(IEnumerable<string> paths)
+    {
+        var wanted = paths.ToHashSet(StringComparer.Ordinal);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pool in host.Connection.ListAllStoragePools(ListAllStoragePoolsFlags.Active))
+        {
+            using (pool)
+            {
+                foreach (var path in wanted.Where(p => !result.ContainsKey(p)).ToList())
+                {
+                    using var volume = pool.TryLookupStorageVolByName(Path.GetFileName(path));
+                    if (volume is not null && volume.GetPath() == path)
+                    {
+                        result[path] = pool.Name;
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The moved volumes of a resumed attempt: the copies already in the target pools.</summary>
+    private static List<MovedVolume> ResumedVolumes(LibvirtConnection destination, IEnumerable<(string Source, string Pool)> moves,
+        Dictionary<string, string> sourcePools)
+    {
+        var result = new List<MovedVolume>();
+        foreach (var (source, poolName) in moves)
+        {
+            using var pool = destination.TryLookupStoragePoolByName(poolName);
+            if (pool is not null)
+            {
+                result.Add(CopiedVolume(source, sourcePools.GetValueOrDefault(source), pool, Path.GetFileName(source)));
+            }
+        }
+
+        return result;
+    }
+
+    private static MovedVolume CopiedVolume(string source, string? sourcePool, LibvirtStoragePool pool, string name)
+    {
+        using var volume = pool.LookupStorageVolByName(name);
+        var view = VirtualMachineDisk.MigrateDiskHandler.RemoteView(volume, new VirtualMachineDisk.DiskPlace(name, pool.Name, pool.Name, "localfs"));
+        return new MovedVolume(source, sourcePool, name, view);
     }
 
     /// <summary>The VM's file disks (device disk), by their resolved source path.</summary>

@@ -135,7 +135,7 @@ public sealed class MigrateDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, IMi
     }
 
     /// <summary>spec.volume of a disk on another node, from what that node's libvirt says (its agent's reader completes it later).</summary>
-    private static JsonObject RemoteView(LibvirtStorageVol volume, DiskPlace place)
+    internal static JsonObject RemoteView(LibvirtStorageVol volume, DiskPlace place)
     {
         var xml = XElement.Parse(volume.GetXmlDesc());
         var path = volume.GetPath();
