@@ -225,8 +225,9 @@ public sealed class HandOverEndToEndTests
         Assert.Equal(targetPool, (string?)moved.Spec.Volume["pool"]);
 
         // once more: the object is the target's now and is not touched again
-        Assert.IsType<HandlerResult.Success>(await MigrationLab.RunAsync(
+        var third = Assert.IsType<HandlerResult.Success>(await MigrationLab.RunAsync(
             new MigrateVMDiskHandler(lab.VmHost(false), lab.Targets, diskObjects), name, parameters, attempt: 3));
+        Assert.Contains($"VirtualMachineDisk {diskName} already belongs to node {MigrationLab.TargetNode}", third.Message, StringComparison.Ordinal);
         var after = await WaitAsync(client, diskName, _ => true, "reading the disk", Kinds.VirtualMachineDisk);
         Assert.Equal(moved.Metadata.ResourceVersion, after.Metadata.ResourceVersion);
     }

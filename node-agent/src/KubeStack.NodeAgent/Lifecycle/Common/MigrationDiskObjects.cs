@@ -57,11 +57,20 @@ public sealed class MigrationDiskObjects(IDiskObjectLister lister, IObjectApi ob
         }
 
         var onSource = await lister.ListOnNodeAsync(@namespace, sourceNode, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<KubeStackResource>? onTarget = null;
         foreach (var volume in moved)
         {
             var match = onSource.FirstOrDefault(o => Matches(o, volume));
             if (match is null)
             {
+                onTarget ??= await lister.ListOnNodeAsync(@namespace, targetNode, cancellationToken).ConfigureAwait(false);
+                if (onTarget.FirstOrDefault(o => o.Metadata.Name == volume.Name && Str(o.Spec.Volume?["filename"]) == Str(volume.View["filename"])) is { } done)
+                {
+                    // handed over by an earlier attempt: left alone
+                    report.Add($"VirtualMachineDisk {done.Metadata.Name} already belongs to node {targetNode}");
+                    continue;
+                }
+
                 report.Add($"no VirtualMachineDisk object of volume {volume.Name} ({volume.SourcePath}) is on node {sourceNode} in namespace {@namespace}; none was moved");
                 continue;
             }
