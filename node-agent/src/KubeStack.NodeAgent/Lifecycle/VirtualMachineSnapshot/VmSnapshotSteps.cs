@@ -67,9 +67,8 @@ public static class VmSnapshotSteps
                 return;
             }
 
-            if (pivot && job.Ready)
+            if (pivot && job.Ready && TryPivot(domain, target))
             {
-                domain.BlockJobAbort(target, DomainBlockJobAbortFlags.Pivot);
                 return;
             }
 
@@ -82,6 +81,21 @@ public static class VmSnapshotSteps
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Pivots a ready copy or active commit. cur == end is only libvirt's hint: QEMU may not have declared the
+    /// job ready yet, and then libvirt refuses the pivot with BlockCopyActive ("not ready for pivot yet"); false = poll on.</summary>
+    private static bool TryPivot(LibvirtDomain domain, string target)
+    {
+        try
+        {
+            domain.BlockJobAbort(target, DomainBlockJobAbortFlags.Pivot);
+            return true;
+        }
+        catch (LibvirtException ex) when (ex.Code == VirErrorNumber.BlockCopyActive)
+        {
+            return false;
         }
     }
 
