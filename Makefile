@@ -16,8 +16,9 @@ build: ## build every project (warnings are errors)
 test: ## the default test suite, with an "N passed, N failed" summary
 	./hack/test.sh
 
-crds: ## regenerate crds/ from the catalog
+crds: ## regenerate crds/ from the catalog (and the chart's copy)
 	dotnet run --project tools/KubeStack.Gen -- crds crds
+	cp crds/*.yaml charts/kubestack/crds/
 
 docs: ## regenerate docs/api/ from the catalog
 	dotnet run --project tools/KubeStack.Gen -- docs docs/api
