@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using KubeStack.ApiEmulator;
 using KubeStack.Contracts.Resources;
 using KubeStack.HostIntegration.Tests.Infrastructure;
 using KubeStack.NodeAgent.Events;
@@ -94,109 +95,20 @@ public sealed class DiskCrashTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(("qcow2", StorageRequests.OneGigabyte), (info.Format, info.VirtualSize));
     }
 
-    /// <summary>The built node agent (its own bin folder) run with <c>dotnet</c>, no shell.</summary>
-    internal sealed class AgentProcess : IDisposable
+    /// <summary>The built node agent (its own bin folder) run with <c>dotnet</c>, no shell, on the lab's libvirtd.</summary>
+    internal static class AgentProcess
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private AgentProcess(Process process)
-        {
-            _process = process;
-        }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
+        public static CapturedProcess Start(string kubeconfig, string? crashAt) =>
+            CapturedProcess.StartDotnet(CapturedProcess.BuiltAgentDll(StorageAgentHarness.RepoRoot),
+                ["--node", StorageAgentHarness.Node, "--kubeconfig", kubeconfig, "--libvirt-uri", LabEnvironment.SystemUri],
+                Path.GetDirectoryName(kubeconfig)!,
+                new Dictionary<string, string?>
                 {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static AgentProcess Start(string kubeconfig, string? crashAt)
-        {
-            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var dll = Path.Combine(StorageAgentHarness.RepoRoot, "node-agent", "src", "KubeStack.NodeAgent", "bin", tfm.Parent!.Name, tfm.Name,
-                "KubeStack.NodeAgent.dll");
-            Assert.True(File.Exists(dll), $"The node agent is not built at {dll}.");
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = Path.GetDirectoryName(kubeconfig)!,
-            };
-            foreach (var arg in new[] { dll, "--node", StorageAgentHarness.Node, "--kubeconfig", kubeconfig, "--libvirt-uri", LabEnvironment.SystemUri })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            start.Environment.Remove(CrashPoints.EnvironmentVariable);
-            start.Environment.Remove("NODE_NAME");
-            start.Environment.Remove(KubeStack.NodeAgent.Runtime.Testing.TestHandlerSettings.OperationsVariable);
-            if (crashAt is not null)
-            {
-                start.Environment[CrashPoints.EnvironmentVariable] = crashAt;
-            }
-
-            start.Environment["KUBESTACK_RETRY_BASE_MS"] = "50";
-            start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-            var process = new Process { StartInfo = start };
-            var agent = new AgentProcess(process);
-            process.OutputDataReceived += (_, e) => agent.Append(e.Data);
-            process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return agent;
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Stop();
-                throw new TimeoutException($"The agent did not exit within {timeout}. Output:\n{Output}");
-            }
-
-            _process.WaitForExit();
-            return _process.ExitCode;
-        }
-
-        public void Stop()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-
-        public void Dispose()
-        {
-            Stop();
-            _process.Dispose();
-        }
+                    [CrashPoints.EnvironmentVariable] = crashAt,
+                    ["NODE_NAME"] = null,
+                    [KubeStack.NodeAgent.Runtime.Testing.TestHandlerSettings.OperationsVariable] = null,
+                    ["KUBESTACK_RETRY_BASE_MS"] = "50",
+                    ["DOTNET_DbgEnableMiniDump"] = "0",
+                });
     }
 }

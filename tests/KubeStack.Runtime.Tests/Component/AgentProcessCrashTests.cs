@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using KubeStack.ApiEmulator;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.Events;
 using KubeStack.NodeAgent.Runtime;
@@ -88,119 +89,21 @@ public sealed class AgentProcessCrashTests(ITestOutputHelper output) : IDisposab
         }
     }
 
-    /// <summary>The built node agent (KubeStack.NodeAgent.dll next to the tests) run with <c>dotnet</c>, no shell.</summary>
-    private sealed class AgentProcess : IDisposable
+    /// <summary>The built node agent run with <c>dotnet</c>, no shell, serving createDisk with the test handler.</summary>
+    private static class AgentProcess
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private AgentProcess(Process process)
-        {
-            _process = process;
-        }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
+        public static CapturedProcess Start(string kubeconfig, string stateDir, string? crashAt) =>
+            CapturedProcess.StartDotnet(CapturedProcess.BuiltAgentDll(RepoPaths.Root),
+                ["--node", Node, "--kubeconfig", kubeconfig],
+                Path.GetDirectoryName(kubeconfig)!,
+                new Dictionary<string, string?>
                 {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static AgentProcess Start(string kubeconfig, string stateDir, string? crashAt)
-        {
-            var dll = AgentDll();
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = Path.GetDirectoryName(kubeconfig)!,
-            };
-            foreach (var arg in new[] { dll, "--node", Node, "--kubeconfig", kubeconfig })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            start.Environment.Remove(CrashPoints.EnvironmentVariable);
-            start.Environment.Remove("NODE_NAME");
-            if (crashAt is not null)
-            {
-                start.Environment[CrashPoints.EnvironmentVariable] = crashAt;
-            }
-
-            start.Environment[TestHandlerSettings.OperationsVariable] = "VirtualMachineDisk/createDisk";
-            start.Environment[TestHandlerSettings.StateDirVariable] = stateDir;
-            start.Environment["KUBESTACK_RETRY_BASE_MS"] = "50";
-            start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-            var process = new Process { StartInfo = start };
-            var agent = new AgentProcess(process);
-            process.OutputDataReceived += (_, e) => agent.Append(e.Data);
-            process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return agent;
-        }
-
-        /// <summary>
-        /// The agent as built in its own project (same configuration and framework as these tests): its runtimeconfig
-        /// and dependencies are complete there, unlike the copy next to the tests (which run on the ASP.NET framework).
-        /// </summary>
-        private static string AgentDll()
-        {
-            var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var configuration = tfm.Parent!.Name;
-            var dll = Path.Combine(RepoPaths.Root, "node-agent", "src", "KubeStack.NodeAgent", "bin", configuration, tfm.Name, "KubeStack.NodeAgent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException($"The node agent is not built at {dll}.", dll);
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Stop();
-                throw new TimeoutException($"The agent did not exit within {timeout}. Output:\n{Output}");
-            }
-
-            _process.WaitForExit();
-            return _process.ExitCode;
-        }
-
-        public void Stop()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-
-        public void Dispose()
-        {
-            Stop();
-            _process.Dispose();
-        }
+                    [CrashPoints.EnvironmentVariable] = crashAt,
+                    ["NODE_NAME"] = null,
+                    [TestHandlerSettings.OperationsVariable] = "VirtualMachineDisk/createDisk",
+                    [TestHandlerSettings.StateDirVariable] = stateDir,
+                    ["KUBESTACK_RETRY_BASE_MS"] = "50",
+                    ["DOTNET_DbgEnableMiniDump"] = "0",
+                });
     }
 }
