@@ -30,7 +30,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Fact]
     public async Task Killing_the_agent_at_random_moments_and_crash_points_loses_and_repeats_no_request()
     {
-        var crash = new RandomCrashInjector(probability: 0.1);
+        var crash = new RandomCrashInjector(probability: 0.15);
         await using var cluster = await FaultCluster.StartAsync(crash);
 
         var stream = RequestStream.RunAsync(cluster, objects: Soak.Scale(20, 60), requestsPerObject: Soak.Scale(15, 40), "kill", RequestTimeout);
@@ -55,11 +55,28 @@ public sealed class FaultTests(ITestOutputHelper output)
             ("create", "events"), ("list", "virtualmachines"), ("watch", "virtualmachines"),
         };
 
-        var stream = RequestStream.RunAsync(cluster, objects: 20, requestsPerObject: Soak.Scale(4, 20), "api", RequestTimeout);
-        var injected = await WhileRunningAsync(stream, () =>
+        var injected = 0;
+        void Inject()
         {
             var (verb, resource) = targets[Random.Shared.Next(targets.Length)];
             cluster.Api.Faults.FailNext(Random.Shared.Next(1, 4), codes[Random.Shared.Next(codes.Length)], verb, resource);
+            Interlocked.Increment(ref injected);
+        }
+
+        // At random moments, and after every 8th terminal request, so that a fast run still gets its faults.
+        var stream = RequestStream.RunAsync(cluster, objects: 20, requestsPerObject: Soak.Scale(4, 20), "api", RequestTimeout,
+            afterEachRequest: done =>
+            {
+                if (done % 8 == 0)
+                {
+                    Inject();
+                }
+
+                return Task.CompletedTask;
+            });
+        await WhileRunningAsync(stream, () =>
+        {
+            Inject();
             return Task.CompletedTask;
         }, 30, 120);
         var submitted = await stream;
@@ -76,12 +93,11 @@ public sealed class FaultTests(ITestOutputHelper output)
         await using var cluster = await FaultCluster.StartAsync(historyWindow: 5);
         var round = 0;
 
-        var stream = RequestStream.RunAsync(cluster, objects: 20, requestsPerObject: Soak.Scale(4, 20), "watch", RequestTimeout);
-        var faults = await WhileRunningAsync(stream, () =>
+        // Alternate: every watch closed (re-watch from the last resourceVersion), then a restart that forgets the
+        // history (the re-watch gets 410 Gone and the informers must list again).
+        void Fault()
         {
-            // Alternate: every watch closed (re-watch from the last resourceVersion), then a restart that forgets the
-            // history (the re-watch gets 410 Gone and the informers must list again).
-            if (round++ % 2 == 0)
+            if (Interlocked.Increment(ref round) % 2 == 1)
             {
                 cluster.Api.Faults.DropAllWatches();
             }
@@ -89,10 +105,26 @@ public sealed class FaultTests(ITestOutputHelper output)
             {
                 cluster.Api.Faults.Restart(historyWindow: 5);
             }
+        }
 
+        // Faults at random moments, and also after every 10th terminal request, so that a fast run still sees several.
+        var stream = RequestStream.RunAsync(cluster, objects: 20, requestsPerObject: Soak.Scale(4, 20), "watch", RequestTimeout,
+            afterEachRequest: done =>
+            {
+                if (done % 10 == 0)
+                {
+                    Fault();
+                }
+
+                return Task.CompletedTask;
+            });
+        await WhileRunningAsync(stream, () =>
+        {
+            Fault();
             return Task.CompletedTask;
         });
         var submitted = await stream;
+        var faults = Volatile.Read(ref round);
 
         Assert.True(faults >= 2, $"only {faults} watch faults happened");
         output.WriteLine($"{submitted.Values.Sum(v => v.Count)} requests, {faults} watch drops / API restarts");
@@ -103,24 +135,30 @@ public sealed class FaultTests(ITestOutputHelper output)
     public async Task An_API_server_paused_for_seconds_during_requests_delays_them_but_loses_none()
     {
         await using var cluster = await FaultCluster.StartAsync();
-        var paused = false;
+        var paused = 0;
+        Task pausing = Task.CompletedTask;
 
-        var stream = RequestStream.RunAsync(cluster, objects: 10, requestsPerObject: 3, "pause", RequestTimeout);
-        await WhileRunningAsync(stream, async () =>
-        {
-            if (paused)
+        // One pause, once the fifth request is terminal (tied to progress, not to a timer a fast run could outrun);
+        // the other objects' requests are then in flight.
+        var stream = RequestStream.RunAsync(cluster, objects: 10, requestsPerObject: 3, "pause", RequestTimeout,
+            afterEachRequest: done =>
             {
-                return;
-            }
+                if (done == 5 && Interlocked.Exchange(ref paused, 1) == 0)
+                {
+                    pausing = Task.Run(async () =>
+                    {
+                        cluster.Api.Faults.Pause();
+                        await Task.Delay(TimeSpan.FromSeconds(Soak.Scale(3, 20)));
+                        cluster.Api.Faults.Resume();
+                    });
+                }
 
-            paused = true;
-            cluster.Api.Faults.Pause();
-            await Task.Delay(TimeSpan.FromSeconds(Soak.Scale(3, 20)));
-            cluster.Api.Faults.Resume();
-        }, 200, 400);
+                return Task.CompletedTask;
+            });
         var submitted = await stream;
+        await pausing;
 
-        Assert.True(paused);
+        Assert.Equal(1, paused);
         await RequestStream.AssertInvariantAsync(cluster, submitted);
     }
 }

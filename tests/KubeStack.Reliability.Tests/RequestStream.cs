@@ -8,9 +8,14 @@ namespace KubeStack.Reliability.Tests;
 /// </summary>
 internal static class RequestStream
 {
+    /// <param name="afterEachRequest">
+    /// Called with the running count of terminal requests after each one, so that a fault can be tied to progress rather
+    /// than to wall time (a fast machine can finish the stream before a timer fires).
+    /// </param>
     public static async Task<Dictionary<string, List<string>>> RunAsync(FaultCluster cluster, int objects, int requestsPerObject, string prefix,
-        TimeSpan requestTimeout)
+        TimeSpan requestTimeout, Func<int, Task>? afterEachRequest = null)
     {
+        var done = 0;
         var names = Enumerable.Range(0, objects).Select(i => $"{prefix}-{i:D3}").ToArray();
         foreach (var name in names)
         {
@@ -27,6 +32,11 @@ internal static class RequestStream
                 submitted[name].Add(eventId);
                 await cluster.SubmitAsync(name, op, eventId);
                 await cluster.WaitTerminalAsync(name, eventId, requestTimeout);
+                var count = Interlocked.Increment(ref done);
+                if (afterEachRequest is not null)
+                {
+                    await afterEachRequest(count);
+                }
             }
         })));
         return submitted;
