@@ -25,6 +25,7 @@ public sealed class DiskOperationsTests
         Assert.Equal("disk1", (string?)xml.Element("name"));
         Assert.Equal(("bytes", "10737418240"), ((string?)xml.Element("capacity")?.Attribute("unit"), (string?)xml.Element("capacity")));
         Assert.Equal("qcow2", (string?)xml.Element("target")?.Element("format")?.Attribute("type"));
+        Assert.Equal("1.1", (string?)xml.Element("target")?.Element("compat"));
     }
 
     private const string Domain = """

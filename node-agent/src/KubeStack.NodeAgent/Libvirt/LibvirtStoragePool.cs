@@ -49,8 +49,8 @@ public sealed unsafe partial class LibvirtStoragePool : IDisposable
         return a != 0;
     }
 
-    /// <summary>virStoragePoolRefresh: rescans the pool's volumes (after files changed behind libvirt).</summary>
-    public void Refresh() => _conn.Check(LibvirtNative.virStoragePoolRefresh(_handle, 0), "virStoragePoolRefresh");
+    /// <summary>One virStoragePoolRefresh call (<see cref="Refresh"/> waits out volumes libvirtd is still building).</summary>
+    private void RefreshOnce() => _conn.Check(LibvirtNative.virStoragePoolRefresh(_handle, 0), "virStoragePoolRefresh");
 
     /// <summary>virStoragePoolIsActive.</summary>
     public bool IsActive() => _conn.Check(LibvirtNative.virStoragePoolIsActive(_handle), "virStoragePoolIsActive") == 1;

@@ -44,12 +44,16 @@ public static class DiskOperations
         return pool;
     }
 
-    /// <summary>The libvirt volume XML of a qcow2 disk of <paramref name="capacity"/> bytes.</summary>
+    /// <summary>
+    /// The libvirt volume XML of a qcow2 disk of <paramref name="capacity"/> bytes, qcow2 version 3 (compat 1.1):
+    /// without it libvirt makes compat 0.10 images, which qemu-img cannot grow once they hold an internal snapshot
+    /// ("Can't resize a v2 image which has snapshots": resizeDisk after createDiskInternalSnapshot failed).
+    /// </summary>
     public static string VolumeXml(string name, long capacity) =>
         new XElement("volume",
             new XElement("name", name),
             new XElement("capacity", new XAttribute("unit", "bytes"), capacity.ToString(CultureInfo.InvariantCulture)),
-            new XElement("target", new XElement("format", new XAttribute("type", Format)))).ToString();
+            new XElement("target", new XElement("format", new XAttribute("type", Format)), new XElement("compat", "1.1"))).ToString();
 
     /// <summary>
     /// The domains (defined or running) with a disk on <paramref name="path"/> (a file source, or a volume source in
