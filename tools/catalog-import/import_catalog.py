@@ -21,6 +21,8 @@ KINDS = [
 ]
 
 def effect(key):
+    if key.endswith('DiskInternalSnapshot'):
+        return 'update'  # acts on an existing VirtualMachineDisk: the object is the disk, not the snapshot
     if key.startswith('create') or key in ('cloneVM', 'convertImageToVM', 'convertVMToImage', 'showPool'):
         return 'create' if key.startswith('create') or key == 'showPool' else 'update'
     if key.startswith('delete') and key not in ('deleteVMBackup', 'deleteRemoteBackup', 'deleteVMDiskBackup', 'deleteRemoteBackupServer', 'deleteAddress', 'deleteCloudInitUserDataImage'):
