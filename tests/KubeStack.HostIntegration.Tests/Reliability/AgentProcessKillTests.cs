@@ -38,7 +38,10 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
     /// <summary>Disk objects with a request in flight at any time.</summary>
     private const int Slots = 6;
 
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(300);
+
+    /// <summary>How long an agent life may go without the awaited progress (a loaded 2-core machine starts the agent in seconds).</summary>
+    private static readonly TimeSpan NoProgressLimit = TimeSpan.FromSeconds(180);
     private static readonly string[] CrashAt = [CrashPoints.AfterClaim, CrashPoints.AfterHostCall, CrashPoints.AfterStatus, CrashPoints.AfterSpec];
     private static readonly ApiResource DiskResource = KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachineDisk));
 
@@ -178,11 +181,10 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
             var exited = agent.WaitForExitAsync(TimeSpan.FromMinutes(10));
             var firstProgress = ledger.WaitForProgressAsync(baseline + 1, CancellationToken.None)
                 .ContinueWith(_ => started.Elapsed.TotalSeconds, TaskScheduler.Default);
-            var noProgressFor = TimeSpan.FromSeconds(90);
             switch (death)
             {
                 case Death.CrashPoint:
-                    await Task.WhenAny(exited, stream).WaitAsync(noProgressFor);
+                    await WithinAsync(Task.WhenAny(exited, stream), agent, ledger, $"a death at {crashAt}");
                     if (exited.IsCompleted)
                     {
                         var code = await exited;
@@ -194,8 +196,8 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
 
                     break;
                 case Death.AfterProgress:
-                    await Task.WhenAny(ledger.WaitForProgressAsync(baseline + Random.Shared.Next(1, 4), CancellationToken.None), stream, exited)
-                        .WaitAsync(noProgressFor);
+                    await WithinAsync(Task.WhenAny(ledger.WaitForProgressAsync(baseline + Random.Shared.Next(1, 4), CancellationToken.None), stream, exited),
+                        agent, ledger, "progress");
                     await Task.Delay(Random.Shared.Next(0, 150));
                     await KillAsync(agent, exited, ledger, stream);
                     counts.Kills++;
@@ -242,11 +244,26 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
     {
         while (ledger.MaxRunningAttempts() >= 4 && !stream.IsCompleted)
         {
-            await Task.WhenAny(ledger.WaitForProgressAsync(ledger.Progress + 1, CancellationToken.None), stream).WaitAsync(TimeSpan.FromSeconds(90));
+            await WithinAsync(Task.WhenAny(ledger.WaitForProgressAsync(ledger.Progress + 1, CancellationToken.None), stream), agent, ledger,
+                "the end of a request at attempt 4");
         }
 
         Assert.False(exited.IsCompleted, $"the agent exited on its own ({(exited.IsCompleted ? exited.Result : 0)}):\n{Tail(agent.Output)}");
         agent.Stop();
+    }
+
+    /// <summary>Awaits <paramref name="task"/>; when nothing happens for <see cref="NoProgressLimit"/>, fails with the unfinished requests and the agent's output.</summary>
+    private static async Task WithinAsync(Task task, CapturedProcess agent, RequestLedger ledger, string what)
+    {
+        if (await Task.WhenAny(task, Task.Delay(NoProgressLimit)) != task)
+        {
+            var pending = ledger.Requests.Where(r => !r.Done.Task.IsCompleted)
+                .Select(r => $"{r.Name} {r.Operation} ({r.EventId}, attempts {r.LastAttempts}, {r.Terminal?.ToString() ?? "not ended"})");
+            throw new TimeoutException($"No {what} within {NoProgressLimit.TotalSeconds:0} s. Unfinished requests: {string.Join("; ", pending)}. " +
+                                       $"Agent output:\n{Tail(agent.Output)}");
+        }
+
+        await task;
     }
 
     /// <summary>The outcome Event of every request was sent (at least once; again only after a crash between status and Event).</summary>
