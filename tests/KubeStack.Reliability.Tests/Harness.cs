@@ -33,13 +33,11 @@ internal sealed class FaultCluster : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private (AgentController Controller, CancellationTokenSource Stop, Task Run)? _agent;
 
-    private FaultCluster(ApiEmulator.ApiEmulator api, ICrashInjector crash, int workers, TimeSpan? agentApiTimeout)
+    private FaultCluster(ApiEmulator.ApiEmulator api, ICrashInjector crash, int workers, Func<ApiEmulator.ApiEmulator, Kubernetes>? agentClient)
     {
         Api = api;
         Client = api.CreateClient();
-        AgentClient = agentApiTimeout is { } timeout
-            ? new Kubernetes(new KubernetesClientConfiguration { Host = api.BaseUrl, HttpClientTimeout = timeout })
-            : Client;
+        AgentClient = agentClient?.Invoke(api) ?? Client;
         Crash = crash;
         Workers = workers;
         Handlers = Operations.Select(op => new ModelHandler(Kinds.VirtualMachine, op, Host)).ToArray();
@@ -47,7 +45,7 @@ internal sealed class FaultCluster : IAsyncDisposable
 
     public ApiEmulator.ApiEmulator Api { get; }
     public Kubernetes Client { get; }
-    /// <summary>The agent's own client: <see cref="Client"/>, or one with a shorter HTTP timeout (agentApiTimeout).</summary>
+    /// <summary>The agent's own client: <see cref="Client"/>, or the one the test made (e.g. with a shorter HTTP timeout).</summary>
     public Kubernetes AgentClient { get; }
     /// <summary>The running agent controller (null while restarting); it completes only when stopped or when it died.</summary>
     public Task? AgentRun => _agent?.Run;
@@ -57,8 +55,9 @@ internal sealed class FaultCluster : IAsyncDisposable
     public ModelHandler[] Handlers { get; }
     public int Restarts { get; private set; }
 
-    /// <param name="agentApiTimeout">The HTTP timeout of the agent's API client (default: the client's 100 s).</param>
-    public static async Task<FaultCluster> StartAsync(ICrashInjector? crash = null, int workers = 4, int historyWindow = 1000, TimeSpan? agentApiTimeout = null)
+    /// <param name="agentClient">Makes the agent's own API client (default: it shares <see cref="Client"/>).</param>
+    public static async Task<FaultCluster> StartAsync(ICrashInjector? crash = null, int workers = 4, int historyWindow = 1000,
+        Func<ApiEmulator.ApiEmulator, Kubernetes>? agentClient = null)
     {
         var api = await ApiEmulator.ApiEmulator.StartAsync(new EmulatorOptions
         {
@@ -66,7 +65,7 @@ internal sealed class FaultCluster : IAsyncDisposable
             HistoryWindow = historyWindow,
         });
         await api.RegisterCrdsFromFolderAsync(Path.Combine(RepoRoot(), "crds"));
-        var cluster = new FaultCluster(api, crash ?? NoCrash.Instance, workers, agentApiTimeout);
+        var cluster = new FaultCluster(api, crash ?? NoCrash.Instance, workers, agentClient);
         cluster.StartAgent();
         return cluster;
     }

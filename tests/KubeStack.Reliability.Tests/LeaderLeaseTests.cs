@@ -38,7 +38,9 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
     [Fact]
     public async Task An_API_pause_longer_than_the_leader_lease_never_leaves_two_leaders_acting_and_every_request_ends_once()
     {
-        await using var cluster = await FaultCluster.StartAsync(agentApiTimeout: AgentApiTimeout);
+        var agentTimeouts = new TimeoutCounter();
+        await using var cluster = await FaultCluster.StartAsync(agentClient: api =>
+            new Kubernetes(new KubernetesClientConfiguration { Host = api.BaseUrl, HttpClientTimeout = AgentApiTimeout }, agentTimeouts));
         var timeline = new Timeline();
         cluster.Api.AdmissionHooks.Add(new AdmittedEvents(timeline));
         using var heartbeat = new NodeHeartbeat(cluster.AgentClient, new AgentOptions { NodeName = FaultCluster.Node }, NullLogger<NodeHeartbeat>.Instance);
@@ -100,6 +102,7 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
         Assert.Contains(timeline.Writes, w => w.Replica == leader.Identity && w.Succeeded && w.Path.Contains("/virtualmachines/lease-after/status", StringComparison.Ordinal));
 
         // The agent's controller outlived API calls that timed out (its timeout is shorter than the pause).
+        Assert.True(agentTimeouts.Count > 0, "no API call of the agent ran into its timeout: the pause did not exceed the agent's timeouts");
         Assert.False(cluster.AgentRun!.IsCompleted, $"the agent controller stopped: {cluster.AgentRun.Exception?.GetBaseException().Message}");
         await RequestStream.AssertInvariantAsync(cluster, submitted);
 
@@ -109,6 +112,7 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
         await leaseWatch.CancelAsync();
         await leaseObserver;
 
+        output.WriteLine($"{submitted.Values.Sum(v => v.Count) + 1} requests; {agentTimeouts.Count} agent API calls timed out ({AgentApiTimeout.TotalSeconds:0} s) during the {(resumedAt - pausedAt).TotalSeconds:0.0} s pause");
         output.WriteLine(timeline.Describe(pausedAt, resumedAt));
         var violations = timeline.Check(LeaseDuration, pausedLeader!.Identity);
         Assert.True(violations.Count == 0, string.Join("\n", violations) + "\n" + timeline.Describe(pausedAt, resumedAt));
@@ -213,6 +217,28 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
             await _runtime.DisposeAsync();
             _client.Dispose();
             _stop.Dispose();
+        }
+    }
+
+    /// <summary>Counts the agent's API calls that were cancelled after running for the whole HTTP timeout.</summary>
+    private sealed class TimeoutCounter : DelegatingHandler
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            catch (OperationCanceledException) when (Stopwatch.GetElapsedTime(started) >= AgentApiTimeout - TimeSpan.FromMilliseconds(100))
+            {
+                Interlocked.Increment(ref _count);
+                throw;
+            }
         }
     }
 
