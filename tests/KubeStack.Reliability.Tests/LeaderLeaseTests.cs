@@ -28,8 +28,8 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan RenewDeadline = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan RetryPeriod = TimeSpan.FromMilliseconds(400);
-    // Longer than the Lease (2.67×) and than the agent's API timeout below.
-    private static readonly TimeSpan PauseLength = TimeSpan.FromSeconds(8);
+    // Longer than the Lease (2.67×; 20 s in soak) and than the agent's API timeout below.
+    private static readonly TimeSpan PauseLength = TimeSpan.FromSeconds(Soak.Scale(8, 20));
     private static readonly TimeSpan AgentApiTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private const string LeaseNamespace = "kube-system";
@@ -58,12 +58,13 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
         TimeSpan pausedAt = default, resumedAt = default;
         var pausing = Task.CompletedTask;
         var paused = 0;
-        var stream = RequestStream.RunAsync(cluster, objects: 12, requestsPerObject: 4, "lease", Wait, afterEachRequest: done =>
+        var stream = RequestStream.RunAsync(cluster, objects: Soak.Scale(12, 40), requestsPerObject: Soak.Scale(4, 10), "lease", Wait, afterEachRequest: done =>
         {
             if (done == 12 && Interlocked.Exchange(ref paused, 1) == 0)
             {
                 pausing = Task.Run(async () =>
                 {
+                    await AwaitAsync(() => replicas.Count(r => r.IsLeader) == 1, "one leader before the pause");
                     pausedLeader = replicas.Single(r => r.IsLeader);
                     var stepDowns = pausedLeader.Terms.Count(t => t.Stop is not null);
                     cluster.Api.Faults.Pause();
