@@ -102,6 +102,16 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
         Assert.Equal(["lease-after-r0"], cluster.Host.Applied("lease-after"));
         Assert.Contains(timeline.Writes, w => w.Replica == leader.Identity && w.Succeeded && w.Path.Contains("/virtualmachines/lease-after/status", StringComparison.Ordinal));
 
+        // The other replica recovered too: when the leader stops (without releasing the Lease, as a killed process), it
+        // takes over (leaseTransitions + 1) and routes the next request.
+        var follower = replicas.Single(r => r != leader);
+        await leader.DisposeAsync();
+        await AwaitAsync(() => follower.IsLeader, "the other replica to take over after the leader stopped");
+        var failover = await SubmitUnroutedAsync(cluster, "lease-failover", "suspendVM", "lease-failover-r0");
+        Assert.Equal(RequestPhase.Succeeded, failover.Status!.Lifecycle!.Phase);
+        Assert.Contains(timeline.Writes, w => w.Replica == follower.Identity && w.Succeeded && w.Path.Contains("/virtualmachines/lease-failover/status", StringComparison.Ordinal));
+        await AwaitAsync(() => timeline.LastLease?.Holder == follower.Identity, "the Lease to name the new leader");
+
         // The agent's controller outlived API calls that timed out (its timeout is shorter than the pause).
         Assert.True(agentTimeouts.Count > 0, "no API call of the agent ran into its timeout: the pause did not exceed the agent's timeouts");
         Assert.False(cluster.AgentRun!.IsCompleted, $"the agent controller stopped: {cluster.AgentRun.Exception?.GetBaseException().Message}");
@@ -113,7 +123,7 @@ public sealed class LeaderLeaseTests(ITestOutputHelper output)
         await leaseWatch.CancelAsync();
         await leaseObserver;
 
-        output.WriteLine($"{submitted.Values.Sum(v => v.Count) + 1} requests; {agentTimeouts.Count} agent API calls timed out ({AgentApiTimeout.TotalSeconds:0} s) during the {(resumedAt - pausedAt).TotalSeconds:0.0} s pause");
+        output.WriteLine($"{submitted.Values.Sum(v => v.Count) + 2} requests; {agentTimeouts.Count} agent API calls timed out ({AgentApiTimeout.TotalSeconds:0} s) during the {(resumedAt - pausedAt).TotalSeconds:0.0} s pause");
         output.WriteLine(timeline.Describe(pausedAt, resumedAt));
         var violations = timeline.Check(LeaseDuration, pausedLeader!.Identity);
         Assert.True(violations.Count == 0, string.Join("\n", violations) + "\n" + timeline.Describe(pausedAt, resumedAt));
