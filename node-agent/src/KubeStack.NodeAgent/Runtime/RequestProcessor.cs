@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
+using KubeStack.Contracts.Validation;
 using KubeStack.NodeAgent.Events;
 using KubeStack.NodeAgent.Status;
 using KubeStack.NodeAgent.Observability;
@@ -24,6 +25,13 @@ public sealed class RequestRuntimeOptions
     /// failed for good: stops a handler that crashes the agent from crash-looping it forever.
     /// </summary>
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Judge every new request with the admission webhook's checks (RequestValidator) before claiming it, and fail the
+    /// ones it rejects (VirtctlError, naming the fields) without running a handler: a request written while the webhook
+    /// was down must not reach the host. The agent host turns this on; in-process harnesses with model handlers leave it off.
+    /// </summary>
+    public bool CheckAdmission { get; init; }
 }
 
 /// <summary>
@@ -139,6 +147,29 @@ public sealed partial class RequestProcessor
         return result;
     }
 
+    /// <summary>
+    /// What the validating webhook would say about the request (<see cref="RequestValidator"/>), as one message naming the
+    /// broken fields and rules (at most three; secrets are never quoted by the validator); null when it is valid.
+    /// </summary>
+    private string? Inadmissible(KubeStackResource obj, ResourceKey key, JsonObject lifecycle)
+    {
+        var spec = new JsonObject { ["lifecycle"] = lifecycle.DeepClone() };
+        if (obj.Spec.NodeName is { } nodeName)
+        {
+            spec["nodeName"] = nodeName;
+        }
+
+        var errors = RequestValidator.Validate(obj.Kind, key.Name, spec, _catalog);
+        if (errors.Count == 0)
+        {
+            return null;
+        }
+
+        var more = errors.Count > 3 ? $" ({errors.Count - 3} more problems not shown.)" : "";
+        return $"Refused on node {Node} before touching the host (the request did not pass admission; was the webhook down?): " +
+               string.Join(" ", errors.Take(3).Select(e => e.Message)) + more;
+    }
+
     private bool IsMine(KubeStackResource obj) =>
         obj.Metadata.Labels?.TryGetValue(Labels.Host, out var host) == true && host == Node;
 
@@ -179,6 +210,14 @@ public sealed partial class RequestProcessor
         {
             return await CompleteAsync(key, obj, request, operation, lifecycle, RequestOutcome.Failure(ErrorClasses.VirtctlError,
                 $"spec.lifecycle.{opKey} must be an object of parameters, not a {parametersNode.GetValueKind()}."), ct).ConfigureAwait(false);
+        }
+
+        // Admission again (the webhook's checks, pure): a request written while the webhook was down, or past an older
+        // CRD schema, must not reach the host. A resumed attempt of a request this agent already claimed is not re-judged.
+        if (_options.CheckAdmission && !(sameSubmission && record!.Phase == RequestPhase.Running) && Inadmissible(obj, key, lifecycle) is { } refusal)
+        {
+            return await CompleteAsync(key, obj, request, operation, lifecycle, RequestOutcome.Failure(ErrorClasses.VirtctlError, refusal), ct)
+                .ConfigureAwait(false);
         }
 
         var handler = _registry.Find(obj.Kind, opKey);
