@@ -8,7 +8,7 @@ using KubeStack.Benchmarks;
 //   --count N        objects of the scale run (default 1000)
 //   --agent-dll P    the built node agent for the scale run (default node-agent/src/KubeStack.NodeAgent/bin/Release/net10.0/...)
 //   --agent-workers N  the scale run's agent --workers (default 16, the agent's default)
-//   --only latency|scale   one part; --no-lab skips the lab latency run (it runs when qemu:///system answers).
+//   --only latency|scale|profile   one part (profile: the e2e critical path step by step); --no-lab skips the lab latency run (it runs when qemu:///system answers).
 var options = Options.Parse(args);
 Directory.CreateDirectory(options.Out);
 var report = Console.Out;
@@ -23,6 +23,23 @@ var results = new Dictionary<string, object>
     ["processors"] = Environment.ProcessorCount,
     ["loadAverageAtStart"] = ProcStat.LoadAverage(),
 };
+
+if (options.Only == "profile")
+{
+    // Where the e2e time of suspend/resume/stop-force/start goes (docs/performance.md "Where the time goes").
+    using (var profile = new LatencyProfile(LatencyTarget.TestDriver, options.Reps, options.Out, report))
+    {
+        await profile.RunAsync();
+    }
+
+    if (options.Lab && LabAvailable())
+    {
+        using var profile = new LatencyProfile(LatencyTarget.Lab, options.Reps, options.Out, report);
+        await profile.RunAsync();
+    }
+
+    return 0;
+}
 
 var latency = new List<LatencyResult>();
 if (options.Only is null or "latency")
