@@ -533,15 +533,21 @@ public sealed partial class RequestProcessor
         return JsonNode.DeepEquals(current.Spec.Lifecycle, ranLifecycle) && RequestRecords.EventIdOf(current) == request.EventId;
     }
 
-    /// <summary>A delete operation succeeded: Event, drop our finalizer, delete the object.</summary>
+    /// <summary>
+    /// A delete operation succeeded: Event, drop our finalizer, delete the object. The Event is written while the
+    /// finalizer patch is in flight and is in place before the object is deleted (its name is fixed per submission, so a
+    /// rerun after a crash does not double it).
+    /// </summary>
     private async Task<WorkResult> CompleteDeleteAsync(ResourceKey key, KubeStackResource obj, RequestIdentity request, RequestOutcome outcome,
         CancellationToken ct)
     {
         using var write = ActivitySource.StartActivity("status write");
         LogOutcome(key, request.Key, RequestPhase.Succeeded, outcome.Reason, outcome.Message);
         AgentMetrics.RequestFinished(key.Kind, request.Key, true, null, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()));
-        await _events.OutcomeAsync(obj, request, outcome, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()), ct).ConfigureAwait(false);
-        if (!await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false))
+        var outcomeEvent = _events.OutcomeAsync(obj, request, outcome, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()), ct);
+        var finalizerRemoved = await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false);
+        await outcomeEvent.ConfigureAwait(false);
+        if (!finalizerRemoved)
         {
             return WorkResult.Done;
         }
