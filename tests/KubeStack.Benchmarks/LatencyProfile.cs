@@ -159,16 +159,7 @@ internal sealed class LatencyProfile(LatencyTarget target, int reps, string work
         }
         finally
         {
-            using var dom = conn.TryLookupDomainByName(_name);
-            if (dom is not null)
-            {
-                if (dom.IsActive())
-                {
-                    dom.Destroy();
-                }
-
-                dom.Undefine();
-            }
+            BenchDomains.Remove(conn, _name);
 
             await host.StopAsync();
         }
@@ -278,16 +269,7 @@ internal sealed class LatencyProfile(LatencyTarget target, int reps, string work
         }
         finally
         {
-            using var dom = conn.TryLookupDomainByName(name);
-            if (dom is not null)
-            {
-                if (dom.IsActive())
-                {
-                    dom.Destroy();
-                }
-
-                dom.Undefine();
-            }
+            BenchDomains.Remove(conn, name);
         }
 
         report.WriteLine();
