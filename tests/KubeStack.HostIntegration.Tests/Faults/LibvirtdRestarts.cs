@@ -24,9 +24,11 @@ internal sealed record RestartRecord(string Object, string Operation, RestartMod
 
 /// <summary>
 /// Restarts node2's libvirtd during requests, tied to request progress: every <c>every</c>-th first attempt of a
-/// request (counting from the first) gets a restart, its mode and call number drawn from a seeded random source. One
-/// restart at a time (a request whose turn comes while the daemon is still restarting runs undisturbed). The daemon
-/// is started again in the background, the way lab-up.sh starts it, while the agent finds out by itself.
+/// request (counting from the first) gets a restart, alternately <see cref="RestartMode.InCall"/> and
+/// <see cref="RestartMode.AfterCall"/> (its call number drawn from a seeded random source). One outage at a time: a
+/// request whose turn comes before the daemon answers again and the agent's connection (<see cref="Watch"/>) is back
+/// runs undisturbed. The daemon is started again in the background, the way lab-up.sh starts it, while the agent
+/// finds out by itself.
 /// </summary>
 internal sealed class LibvirtdRestarts : IDisposable
 {
@@ -38,10 +40,12 @@ internal sealed class LibvirtdRestarts : IDisposable
     private readonly ConcurrentQueue<RestartRecord> _records = new();
     private readonly ConcurrentBag<Task> _starts = [];
     private readonly ConcurrentQueue<TimeSpan> _downtimes = new();
-    private readonly ConcurrentQueue<TimeSpan> _answered = new();
+    private readonly ConcurrentQueue<(TimeSpan Killed, TimeSpan Answered)> _answered = new();
     private readonly ConcurrentQueue<TimeSpan> _reconnected = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _firstAttempts;
+    private int _planned;
+    private LibvirtConnection? _watched;
     private bool _stopped;
     private Armed? _armed;
 
@@ -68,8 +72,11 @@ internal sealed class LibvirtdRestarts : IDisposable
     /// <summary>Per restart: from node2 answering again until <paramref name="connection"/> (the agent's) had reconnected.</summary>
     public IReadOnlyList<TimeSpan> ReconnectLags()
     {
+        // the first reconnect after the kill; it may come before virsh saw the daemon answer (then the lag is 0)
         var reconnects = _reconnected.Order().ToList();
-        return [.. _answered.Select(a => reconnects.FirstOrDefault(r => r >= a, TimeSpan.MaxValue) is var r && r != TimeSpan.MaxValue ? r - a : TimeSpan.MaxValue)];
+        return [.. _answered.Select(a => reconnects.FirstOrDefault(r => r > a.Killed, TimeSpan.MaxValue) is var r && r != TimeSpan.MaxValue
+            ? (r > a.Answered ? r - a.Answered : TimeSpan.Zero)
+            : TimeSpan.MaxValue)];
     }
 
     /// <summary>Records when the agent's connection reconnects (for <see cref="ReconnectLags"/>).</summary>
@@ -77,6 +84,7 @@ internal sealed class LibvirtdRestarts : IDisposable
     {
         ArgumentNullException.ThrowIfNull(connection);
         connection.Reconnected += (_, _) => _reconnected.Enqueue(_clock.Elapsed);
+        _watched = connection;
     }
 
     public ILifecycleHandler Wrap(ILifecycleHandler inner) => new RestartingHandler(inner, this);
@@ -103,7 +111,7 @@ internal sealed class LibvirtdRestarts : IDisposable
 
         lock (_random)
         {
-            return _random.Next(2) == 0 ? (RestartMode.InCall, 0) : (RestartMode.AfterCall, _random.Next(1, 4));
+            return _planned++ % 2 == 0 ? (RestartMode.InCall, 0) : (RestartMode.AfterCall, _random.Next(1, 4));
         }
     }
 
@@ -164,13 +172,19 @@ internal sealed class LibvirtdRestarts : IDisposable
 
     private bool StartInBackground(Stopwatch killedAt)
     {
+        var killed = _clock.Elapsed - killedAt.Elapsed;
         _starts.Add(Task.Run(async () =>
         {
             try
             {
                 await Node2Libvirtd.StartAsync();
                 _downtimes.Enqueue(killedAt.Elapsed);
-                _answered.Enqueue(_clock.Elapsed);
+                _answered.Enqueue((killed, _clock.Elapsed));
+                // one outage at a time: the next restart only once the agent is connected again
+                if (_watched is { } agent)
+                {
+                    await Await.UntilAsync(() => agent.IsConnected, TimeSpan.FromSeconds(60), "the agent's connection coming back after a restart");
+                }
             }
             finally
             {
