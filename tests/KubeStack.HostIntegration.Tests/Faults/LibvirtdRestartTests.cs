@@ -24,7 +24,7 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
 {
     private const string Pool = Kinds.VirtualMachinePool;
     private const string Disk = Kinds.VirtualMachineDisk;
-    private const int Disks = 10;
+    private const int Disks = 12;
     private const int MinRestarts = 5;
     private const long Capacity = 1_000_000_000;
     private const long Grown = 1_500_000_000;
@@ -42,7 +42,7 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
         output.WriteLine($"seed {seed}");
         var poolName = LabEnvironment.UniqueName("lvd-pool");
         var poolPath = StorageRequests.PoolPath(poolName);
-        using var restarts = new LibvirtdRestarts(seed, every: 3);
+        using var restarts = new LibvirtdRestarts(seed, every: 2);
         try
         {
             await Node2Libvirtd.StartAsync();
@@ -98,8 +98,8 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
             }
 
             // host state equals the views: the pool, every disk that is still there, the clones, and nothing else
-            var leftovers = await AssertHostEqualsViewsAsync(agent, poolName, poolPath, lives.Append(new DiskLife(probeName, [probe], null)).ToList());
-            output.WriteLine($"{leftovers.Count} complete volumes left by createDisk requests that Failed after all attempts: [{string.Join(", ", leftovers)}]");
+            var (effects, leftovers) = await AssertHostEqualsViewsAsync(agent, poolName, poolPath, lives.Append(new DiskLife(probeName, [probe], null)).ToList());
+            output.WriteLine($"{effects.Count} effects of requests that Failed after all attempts (complete, never partial): [{string.Join(", ", effects)}]");
 
             // kubectl delete of every remaining object: the agent's cleanup leaves only the clones (no object owns them)
             var remaining = lives.Where(l => !l.Outcomes.Any(o => o.Deleted)).Select(l => l.Name).Append(probeName).ToList();
@@ -241,13 +241,16 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Checks the host against the views; returns the disks whose createDisk Failed but left a complete volume (a known
-    /// gap: the failed object names no pool any more, so kubectl delete's cleanup cannot find the volume).
+    /// Checks the host against the views. Returns the effects of requests that ended Failed although an earlier attempt
+    /// made them (the attempt's reply was lost, every later attempt met an outage: a known gap, docs/reliability.md), and
+    /// the disks whose createDisk Failed but left a complete volume (the failed object names no pool any more, so
+    /// kubectl delete's cleanup cannot find it).
     /// </summary>
-    private static async Task<IReadOnlyList<string>> AssertHostEqualsViewsAsync(StorageAgentHarness agent, string poolName, string poolPath,
-        IReadOnlyList<DiskLife> lives)
+    private static async Task<(IReadOnlyList<string> Effects, IReadOnlyList<string> VolumesOfFailedCreates)> AssertHostEqualsViewsAsync(
+        StorageAgentHarness agent, string poolName, string poolPath, IReadOnlyList<DiskLife> lives)
     {
         var leftovers = new List<string>();
+        var volumesOfFailedCreates = new List<string>();
         using var conn = LibvirtConnection.Open(Node2Libvirtd.Uri);
         using (var pool = conn.LookupStoragePoolByName(poolName))
         {
@@ -272,7 +275,8 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
                 Assert.True((leftover.Format, leftover.VirtualSize) == (DiskOperations.Format, DiskOperations.VirtualSizeOf(Capacity)),
                     $"a failed createDisk left a half-made volume {path}: {leftover.Format}, {leftover.VirtualSize} bytes");
                 expected.Add(life.Name);
-                leftovers.Add(life.Name);
+                leftovers.Add($"{life.Name} (created by a createDisk that Failed)");
+                volumesOfFailedCreates.Add(life.Name);
                 continue;
             }
 
@@ -288,15 +292,25 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
             var view = obj!.Spec.Volume!;
             var info = await QemuImg.Default.InfoAsync(path);
             Assert.Equal(path, (string?)view["filename"]);
-            Assert.Equal(info.VirtualSize.ToString(CultureInfo.InvariantCulture), (string?)view["virtual_size"]);
             var grown = life.Outcomes.Any(o => o.Operation == "resizeDisk" && o.Phase == RequestPhase.Succeeded);
-            Assert.Equal(grown ? ResizeDiskHandler.SizeFor(Grown) : DiskOperations.VirtualSizeOf(Capacity), info.VirtualSize);
+            var resizeFailed = life.Outcomes.Any(o => o.Operation == "resizeDisk" && o.Phase == RequestPhase.Failed);
+            if (resizeFailed && info.VirtualSize == ResizeDiskHandler.SizeFor(Grown))
+            {
+                // the same gap: an attempt grew the disk, every later attempt met an outage; the view keeps the old size
+                leftovers.Add($"{life.Name} (grown by a resizeDisk that Failed)");
+            }
+            else
+            {
+                Assert.Equal(info.VirtualSize.ToString(CultureInfo.InvariantCulture), (string?)view["virtual_size"]);
+                Assert.Equal(grown ? ResizeDiskHandler.SizeFor(Grown) : DiskOperations.VirtualSizeOf(Capacity), info.VirtualSize);
+            }
+
             using var pool = conn.LookupStoragePoolByName(poolName);
             using var volume = pool.LookupStorageVolByName(life.Name);
             Assert.Equal(path, volume.GetPath());
         }
 
         Assert.Equal(expected, new SortedSet<string>(Directory.EnumerateFileSystemEntries(poolPath).Select(p => Path.GetFileName(p)!), StringComparer.Ordinal));
-        return leftovers;
+        return (leftovers, volumesOfFailedCreates);
     }
 }

@@ -25,14 +25,17 @@ internal sealed record RestartRecord(string Object, string Operation, RestartMod
 /// <summary>
 /// Restarts node2's libvirtd during requests, tied to request progress: every <c>every</c>-th first attempt of a
 /// request (counting from the first) gets a restart, alternately <see cref="RestartMode.InCall"/> and
-/// <see cref="RestartMode.AfterCall"/> (its call number drawn from a seeded random source). One outage at a time: a
-/// request whose turn comes before the daemon answers again and the agent's connection (<see cref="Watch"/>) is back
-/// runs undisturbed. The daemon is started again in the background, the way lab-up.sh starts it, while the agent
+/// <see cref="RestartMode.AfterCall"/> (its call number drawn from a seeded random source). One outage at a time, and
+/// apart: a request whose turn comes before the daemon answers again, the agent's connection (<see cref="Watch"/>) is
+/// back and <see cref="QuietSuccesses"/> handlers have succeeded since, runs undisturbed. The daemon is started again in the background, the way lab-up.sh starts it, while the agent
 /// finds out by itself.
 /// </summary>
 internal sealed class LibvirtdRestarts : IDisposable
 {
     private const string RequestSourceName = "KubeStack.NodeAgent.Requests";
+
+    /// <summary>Handler successes needed after an outage before the next restart (outages apart, not back to back).</summary>
+    private const int QuietSuccesses = 4;
     private readonly Random _random;
     private readonly int _every;
     private readonly SemaphoreSlim _one = new(1, 1);
@@ -45,6 +48,7 @@ internal sealed class LibvirtdRestarts : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _firstAttempts;
     private int _planned;
+    private int _quietSuccesses;
     private LibvirtConnection? _watched;
     private bool _stopped;
     private Armed? _armed;
@@ -104,7 +108,7 @@ internal sealed class LibvirtdRestarts : IDisposable
 
     private (RestartMode Mode, int Calls)? Plan(RequestContext context)
     {
-        if (Volatile.Read(ref _stopped) || context.Attempt != 1 || Interlocked.Increment(ref _firstAttempts) % _every != 1 % _every || !_one.Wait(0))
+        if (Volatile.Read(ref _stopped) || Volatile.Read(ref _quietSuccesses) > 0 || context.Attempt != 1 || Interlocked.Increment(ref _firstAttempts) % _every != 1 % _every || !_one.Wait(0))
         {
             return null;
         }
@@ -119,7 +123,9 @@ internal sealed class LibvirtdRestarts : IDisposable
     {
         if (Plan(context) is not { } plan)
         {
-            return await inner.HandleAsync(context, ct);
+            var undisturbed = await inner.HandleAsync(context, ct);
+            if (undisturbed is HandlerResult.Success && Volatile.Read(ref _quietSuccesses) > 0) Interlocked.Decrement(ref _quietSuccesses);
+            return undisturbed;
         }
 
         var released = false;
@@ -185,6 +191,8 @@ internal sealed class LibvirtdRestarts : IDisposable
                 {
                     await Await.UntilAsync(() => agent.IsConnected, TimeSpan.FromSeconds(60), "the agent's connection coming back after a restart");
                 }
+
+                Volatile.Write(ref _quietSuccesses, QuietSuccesses);
             }
             finally
             {
