@@ -23,7 +23,7 @@ public sealed class LibvirtRestartErrorTests
         Assert.True(ex.IsConnectionFailure);
         var failure = Assert.IsType<HandlerResult.Failure>(StorageFailures.Libvirt(ex, "Creating disk d1", "node-a"));
         Assert.Equal((ErrorClasses.LibvirtError, true), (failure.ErrorClass, failure.Retryable));
-        Assert.EndsWith("The agent retries it.", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("retries it", failure.Message, StringComparison.Ordinal); // only the runtime knows whether it will
     }
 
     [Fact]

@@ -293,9 +293,10 @@ public sealed partial class RequestProcessor
         {
             if (sameSubmission && record!.Phase == RequestPhase.Running && record.Attempts >= _options.MaxAttempts)
             {
-                return await CompleteAsync(key, obj, request, operation, lifecycle, RequestOutcome.Failure(ErrorClasses.Exception,
+                return await CompleteAsync(key, obj, request, operation, lifecycle, FailedCreate.GaveUp(operation, parametersNode,
+                    RequestOutcome.Failure(ErrorClasses.Exception,
                     $"{opKey} was started {record.Attempts} times on node {Node} without finishing; giving up. " +
-                    "Check the agent's log for crashes or errors, then submit the request again."), ct).ConfigureAwait(false);
+                    "Check the agent's log for crashes or errors, then submit the request again.")), ct).ConfigureAwait(false);
             }
 
             if (operation.Effect == OperationEffect.Create && !HasFinalizer(obj))
@@ -387,6 +388,12 @@ public sealed partial class RequestProcessor
                 await startedEvent.ConfigureAwait(false);
                 LogRetryableFailure(key, opKey, attempt, failure.ErrorClass, failure.Message);
                 return WorkResult.Retry;
+            case HandlerResult.Failure { Retryable: true } failure:
+                // The budget is spent: an earlier attempt may have made the effect before its reply was lost.
+                outcome = FailedCreate.GaveUp(operation, parametersNode, RequestOutcome.Failure(failure.ErrorClass,
+                    $"{failure.Message} {opKey} failed after {attempt} attempt{(attempt == 1 ? string.Empty : "s")} on node {Node}; the agent gave up. " +
+                    "Fix the cause (see the message and the agent's log), then submit the request again."));
+                break;
             case HandlerResult.Failure failure:
                 outcome = RequestOutcome.Failure(failure.ErrorClass, failure.Message);
                 break;
