@@ -98,10 +98,12 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
             }
 
             // host state equals the views: the pool, every disk that is still there, the clones, and nothing else
-            var (effects, leftovers) = await AssertHostEqualsViewsAsync(agent, poolName, poolPath, lives.Append(new DiskLife(probeName, [probe], null)).ToList());
+            var (effects, volumesOfFailedCreates) = await AssertHostEqualsViewsAsync(agent, poolName, poolPath, lives.Append(new DiskLife(probeName, [probe], null)).ToList());
             output.WriteLine($"{effects.Count} effects of requests that Failed after all attempts (complete, never partial): [{string.Join(", ", effects)}]");
+            output.WriteLine($"{volumesOfFailedCreates.Count} volumes of createDisks that Failed, removed by kubectl delete below: [{string.Join(", ", volumesOfFailedCreates)}]");
 
-            // kubectl delete of every remaining object: the agent's cleanup leaves only the clones (no object owns them)
+            // kubectl delete of every remaining object: the agent's cleanup leaves only the clones (no object owns them);
+            // a createDisk that gave up recorded its pool (FailedCreate.PoolAnnotation), so its volume goes too
             var remaining = lives.Where(l => !l.Outcomes.Any(o => o.Deleted)).Select(l => l.Name).Append(probeName).ToList();
             foreach (var name in remaining)
             {
@@ -113,7 +115,7 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
                 await agent.WaitGoneAsync(Disk, name);
             }
 
-            Assert.Equal(lives.Where(l => l.CloneName is not null).Select(l => l.CloneName!).Concat(leftovers).Order(StringComparer.Ordinal),
+            Assert.Equal(lives.Where(l => l.CloneName is not null).Select(l => l.CloneName!).Order(StringComparer.Ordinal),
                 Directory.EnumerateFileSystemEntries(poolPath).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         }
         finally
@@ -243,8 +245,8 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
     /// <summary>
     /// Checks the host against the views. Returns the effects of requests that ended Failed although an earlier attempt
     /// made them (the attempt's reply was lost, every later attempt met an outage: a known gap, docs/reliability.md), and
-    /// the disks whose createDisk Failed but left a complete volume (the failed object names no pool any more, so
-    /// kubectl delete's cleanup cannot find it).
+    /// the disks whose createDisk Failed but left a complete volume (kubectl delete's cleanup finds it through the pool
+    /// the failed request recorded).
     /// </summary>
     private static async Task<(IReadOnlyList<string> Effects, IReadOnlyList<string> VolumesOfFailedCreates)> AssertHostEqualsViewsAsync(
         StorageAgentHarness agent, string poolName, string poolPath, IReadOnlyList<DiskLife> lives)
