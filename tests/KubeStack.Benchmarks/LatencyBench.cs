@@ -204,4 +204,8 @@ internal sealed class LatencyBench(LatencyTarget target, int reps, string workDi
     }
 }
 
-internal sealed record LatencyResult(string Target, int Repetitions, Dictionary<string, Summary> Samples, List<string> Notes);
+internal sealed record LatencyResult(string Target, int Repetitions, Dictionary<string, Summary> Samples, List<string> Notes)
+{
+    /// <summary>The table's rows (default: <see cref="LatencyBench.Operations"/>).</summary>
+    public string[] Operations { get; init; } = LatencyBench.Operations;
+}
