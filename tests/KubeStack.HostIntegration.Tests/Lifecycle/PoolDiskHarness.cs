@@ -82,6 +82,7 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
             new CreatePoolHandler(Libvirt, PoolDriverRegistry.Default), new DeletePoolHandler(Libvirt), new StartPoolHandler(Libvirt),
             new StopPoolHandler(Libvirt), new AutoStartPoolHandler(Libvirt), new ShowPoolHandler(Libvirt),
             new CreateDiskHandler(Libvirt, qemuImg), new DeleteDiskHandler(Libvirt),
+            new CloneDiskHandler(Libvirt, qemuImg, new ResultObjects(new KubeObjectApi(Client, Catalog), new KubeObjectCreator(Client))),
         ];
         IObjectCleanup[] cleanups = [new PoolCleanup(Libvirt), new DiskCleanup(Libvirt)];
         IObservedStateReader[] readers = [new PoolStateReader(Libvirt), new DiskStateReader(Libvirt, qemuImg)];
