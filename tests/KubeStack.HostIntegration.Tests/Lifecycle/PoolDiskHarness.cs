@@ -120,6 +120,18 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>A started libvirt dir pool under /mnt/localfs defined directly (no object); <paramref name="cleanup"/> removes it and its directory.</summary>
+    public (string Name, string Path) NewDirPool(LibvirtCleanup cleanup)
+    {
+        ArgumentNullException.ThrowIfNull(cleanup);
+        var name = cleanup.Pool(LabEnvironment.UniqueName("pool"));
+        var path = cleanup.PathToDelete(StorageRequests.PoolPath(name));
+        using var pool = Connection.StoragePoolDefineXml(LabGuest.DirPoolXml(name, path));
+        pool.Build();
+        pool.Create();
+        return (name, path);
+    }
+
     private static ApiResource Resource(string kind) => KubeObjectApi.ApiResourceOf(Catalog.Kind(kind));
 
     /// <summary>Creates an object labelled for this node carrying one request (what kubectl apply of a new resource does).</summary>

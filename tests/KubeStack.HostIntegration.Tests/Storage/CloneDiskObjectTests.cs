@@ -26,13 +26,7 @@ public sealed class CloneDiskObjectTests
     {
         await using var cluster = await StorageAgentHarness.StartAsync();
         using var cleanup = new LibvirtCleanup(cluster.Connection);
-        var pool = cleanup.Pool(LabEnvironment.UniqueName("pool"));
-        var dir = cleanup.PathToDelete(StorageRequests.PoolPath(pool));
-        using (var p = cluster.Connection.StoragePoolDefineXml(LabGuest.DirPoolXml(pool, dir)))
-        {
-            p.Build();
-            p.Create();
-        }
+        var (pool, dir) = cluster.NewDirPool(cleanup);
 
         var source = LabEnvironment.UniqueName("src");
         await cluster.ApplyAsync(Kinds.VirtualMachineDisk, source, "createDisk", StorageRequests.CreateDisk(pool));
