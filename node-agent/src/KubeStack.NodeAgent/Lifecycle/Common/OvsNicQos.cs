@@ -88,20 +88,16 @@ public sealed class OvsNicQos(OvsVsctl ovs)
     }
 
     /// <summary>
-    /// For deleteVM and the VM finalizer (synchronous handlers), with the domain's XML: a domain with an OVS NIC must get
-    /// its rows removed (a failing ovs-vsctl throws); a domain without one is tidied only when Open vSwitch answers
-    /// (a node without OVS is not an error).
+    /// For deleteVM and the VM finalizer (synchronous handlers): removes the VM's leftovers when one of its domain XMLs
+    /// (the definition, and the live XML read before a power-off) has an OVS NIC — a failing ovs-vsctl then throws
+    /// <see cref="HostToolException"/> (the request is retried); without an OVS NIC Open vSwitch is not called at all.
     /// </summary>
-    public Removed RemoveLeftovers(Guid vmId, string domainXml)
+    public Removed RemoveLeftovers(Guid vmId, params string?[] domainXmls)
     {
-        try
-        {
-            return RemoveLeftoversAsync(vmId).ConfigureAwait(false).GetAwaiter().GetResult();
-        }
-        catch (HostToolException) when (!HasOvsNic(domainXml))
-        {
-            return Removed.None;
-        }
+        ArgumentNullException.ThrowIfNull(domainXmls);
+        return domainXmls.OfType<string>().Any(HasOvsNic)
+            ? RemoveLeftoversAsync(vmId).ConfigureAwait(false).GetAwaiter().GetResult()
+            : Removed.None;
     }
 
     private static bool Owns(OvsdbRow row, Guid vmId) =>

@@ -26,14 +26,16 @@ public sealed class VirtualMachineCleanup(VmHost host) : IObjectCleanup
                 return Task.FromResult(HandlerResult.Succeeded(message: $"VM {name} has no domain on node {context.NodeName}; nothing to clean up."));
             }
 
+            string? liveXml = null;
             if (domain.IsActive())
             {
+                liveXml = domain.GetXmlDesc(DomainXmlFlags.None);   // NICs plugged live only still had OVS rows
                 domain.Destroy();
             }
 
             var xml = domain.GetXmlDesc(DomainXmlFlags.None);
             new Common.OvnVmPorts().RemoveDomainPorts(name, xml);
-            var qos = new Common.OvsNicQos().RemoveLeftovers(domain.Uuid, xml);
+            var qos = new Common.OvsNicQos().RemoveLeftovers(domain.Uuid, xml, liveXml);
             domain.Undefine(DomainUndefineFlags.ManagedSave | DomainUndefineFlags.SnapshotsMetadata | DomainUndefineFlags.CheckpointsMetadata);
             return Task.FromResult(HandlerResult.Succeeded(message:
                 $"The domain of VM {name} was powered off and undefined on node {context.NodeName}; its disk files were kept." + qos.Describe()));
