@@ -102,7 +102,7 @@ public static class AgentHost
 
         builder.Services.AddLifecycleHandlers(typeof(AgentHost).Assembly);
         builder.Services.AddSingleton(sp => HandlerRegistration.BuildRegistry(sp, testHandlers));
-        builder.Services.AddSingleton(new RequestRuntimeOptions { NodeName = options.NodeName, MaxAttempts = options.MaxAttempts });
+        builder.Services.AddSingleton(new RequestRuntimeOptions { NodeName = options.NodeName, MaxAttempts = options.MaxAttempts, CheckAdmission = true });
         builder.Services.AddSingleton<RequestProcessor>();
         builder.Services.AddSingleton(sp => new AgentController(
             catalog,

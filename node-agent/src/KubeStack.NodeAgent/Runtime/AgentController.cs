@@ -64,6 +64,9 @@ public sealed partial class AgentController : IDisposable
             });
             _informers[kind.Kind] = informer;
         }
+
+        // A new request is claimed from the informer's copy (no GET on the hot path; RequestProcessor.UseCache).
+        processor.UseCache(key => _informers.TryGetValue(key.Kind, out var informer) ? informer.Get(key.Namespace, key.Name) : null);
     }
 
     public WorkQueue<ResourceKey> Queue { get; }
