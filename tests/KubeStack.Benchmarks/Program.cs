@@ -164,6 +164,13 @@ internal static class Tables
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  full VM resync of {r.Domains} domains: CPU p50 {r.CpuMsP50:F0} ms, wall p50 {r.WallMsP50:F0} ms, {r.AllocatedMb:F1} MB allocated, {r.CorrectionWrites} correction writes"));
         }
+
+        if (scale.Operator is { } o)
+        {
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  operator RSS idle {o.IdleRssMb:F0} MB, with {o.Count} VMs {o.RssWithObjectsMb:F0} MB, peak {o.PeakRssMb:F0} MB; CPU {o.CpuSecondsBatch:F1} s for {o.Count} placements "
+                + $"({o.Succeeded}/{o.Terminal} Succeeded, all terminal in {o.WallSeconds:F1} s with the operator in the path); leader and synced in {o.StartupMs:F0} ms"));
+        }
     }
 
     private static string F(double? v) => v is null ? "-" : v.Value.ToString("F1", CultureInfo.InvariantCulture);

@@ -83,7 +83,8 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
             new CreatePoolHandler(Libvirt, PoolDriverRegistry.Default), new DeletePoolHandler(Libvirt), new StartPoolHandler(Libvirt),
             new StopPoolHandler(Libvirt), new AutoStartPoolHandler(Libvirt), new ShowPoolHandler(Libvirt),
             new CreateDiskHandler(Libvirt, qemuImg), new DeleteDiskHandler(Libvirt),
-            new ResizeDiskHandler(Libvirt, qemuImg), new CloneDiskHandler(Libvirt, qemuImg),
+            new ResizeDiskHandler(Libvirt, qemuImg),
+            new CloneDiskHandler(Libvirt, qemuImg, new ResultObjects(new KubeObjectApi(Client, Catalog), new KubeObjectCreator(Client))),
         ];
         handlers = [.. handlers.Select(setup.Wrap)];
         IObjectCleanup[] cleanups = [new PoolCleanup(Libvirt), new DiskCleanup(Libvirt)];
@@ -120,6 +121,18 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
             Assert.True(DateTime.UtcNow < deadline, "The agent controller did not sync in time.");
             await Task.Delay(10);
         }
+    }
+
+    /// <summary>A started libvirt dir pool under /mnt/localfs defined directly (no object); <paramref name="cleanup"/> removes it and its directory.</summary>
+    public (string Name, string Path) NewDirPool(LibvirtCleanup cleanup)
+    {
+        ArgumentNullException.ThrowIfNull(cleanup);
+        var name = cleanup.Pool(LabEnvironment.UniqueName("pool"));
+        var path = cleanup.PathToDelete(StorageRequests.PoolPath(name));
+        using var pool = Connection.StoragePoolDefineXml(LabGuest.DirPoolXml(name, path));
+        pool.Build();
+        pool.Create();
+        return (name, path);
     }
 
     private static ApiResource Resource(string kind) => KubeObjectApi.ApiResourceOf(Catalog.Kind(kind));

@@ -40,7 +40,7 @@ public sealed class LeaderGate
     /// <summary>Raised when this replica becomes leader (for tests and metrics).</summary>
     public event Action? StartedLeading;
 
-    /// <summary>Raised when this replica stops leading (the Lease was not renewed in time); the controller is being cancelled.</summary>
+    /// <summary>Raised when this replica stops leading (Lease not renewed in time or taken, controller ended, or stopping); the controller is cancelled.</summary>
     public event Action? StoppedLeading;
 
     private int LeaseSeconds => Math.Max(1, (int)Math.Ceiling(_options.LeaseDuration.TotalSeconds));
@@ -101,7 +101,7 @@ public sealed class LeaderGate
         }
         finally
         {
-            var workEnded = work.IsCompleted;
+            var workEnded = work.IsCompleted && !ct.IsCancellationRequested;
             _leading = false;
             await leading.CancelAsync().ConfigureAwait(false);
             StoppedLeading?.Invoke();
