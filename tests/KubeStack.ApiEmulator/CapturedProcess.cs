@@ -77,6 +77,8 @@ public sealed class CapturedProcess : IDisposable
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"The node agent is not built at {dll}.", dll);
     }
 
+    public bool HasExited => _process.HasExited;
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -75,14 +75,20 @@ internal sealed class BenchCluster : IAsyncDisposable
     public Kubernetes Client { get; private set; } = null!;
     public string Kubeconfig { get; private set; } = "";
 
-    public static async Task<BenchCluster> StartAsync(string workDir)
+    /// <param name="workDir">Where the kubeconfig goes.</param>
+    /// <param name="trace">Also called with each served request's log line and the Stopwatch time it ended (profiles).</param>
+    public static async Task<BenchCluster> StartAsync(string workDir, Action<long, string>? trace = null)
     {
         var self = new BenchCluster();
         self.Api = await ApiEmulator.ApiEmulator.StartAsync(new EmulatorOptions
         {
             BookmarkInterval = TimeSpan.FromSeconds(1),
             HistoryWindow = 20_000,
-            RequestLog = self.Count,
+            RequestLog = trace is null ? self.Count : line =>
+            {
+                self.Count(line);
+                trace(Stopwatch.GetTimestamp(), line);
+            },
         });
         await self.Api.RegisterCrdsFromFolderAsync(Path.Combine(RepoPaths.Root, "crds"));
         self.Client = self.Api.CreateClient();

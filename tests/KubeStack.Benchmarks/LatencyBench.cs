@@ -188,20 +188,36 @@ internal sealed class LatencyBench(LatencyTarget target, int reps, string workDi
         }
         finally
         {
-            using var dom = conn.TryLookupDomainByName(name);
-            if (dom is not null)
-            {
-                if (dom.IsActive())
-                {
-                    dom.Destroy();
-                }
-
-                dom.Undefine();
-            }
+            BenchDomains.Remove(conn, name);
 
             await host.StopAsync();
         }
     }
 }
 
-internal sealed record LatencyResult(string Target, int Repetitions, Dictionary<string, Summary> Samples, List<string> Notes);
+/// <summary>Helpers shared by the latency benchmarks.</summary>
+internal static class BenchDomains
+{
+    /// <summary>Destroys (when running) and undefines the domain <paramref name="name"/> if it exists.</summary>
+    public static void Remove(LibvirtConnection conn, string name)
+    {
+        using var dom = conn.TryLookupDomainByName(name);
+        if (dom is null)
+        {
+            return;
+        }
+
+        if (dom.IsActive())
+        {
+            dom.Destroy();
+        }
+
+        dom.Undefine();
+    }
+}
+
+internal sealed record LatencyResult(string Target, int Repetitions, Dictionary<string, Summary> Samples, List<string> Notes)
+{
+    /// <summary>The table's rows (default: <see cref="LatencyBench.Operations"/>).</summary>
+    public string[] Operations { get; init; } = LatencyBench.Operations;
+}

@@ -8,7 +8,7 @@ using KubeStack.Benchmarks;
 //   --count N        objects of the scale run (default 1000)
 //   --agent-dll P    the built node agent for the scale run (default node-agent/src/KubeStack.NodeAgent/bin/Release/net10.0/...)
 //   --agent-workers N  the scale run's agent --workers (default 16, the agent's default)
-//   --only latency|scale   one part; --no-lab skips the lab latency run (it runs when qemu:///system answers).
+//   --only latency|scale|profile|disks   one part (profile: the e2e critical path step by step; disks: create/delete-disk on the lab only); --no-lab skips the lab latency run (it runs when qemu:///system answers).
 var options = Options.Parse(args);
 Directory.CreateDirectory(options.Out);
 var report = Console.Out;
@@ -24,13 +24,36 @@ var results = new Dictionary<string, object>
     ["loadAverageAtStart"] = ProcStat.LoadAverage(),
 };
 
+if (options.Only == "profile")
+{
+    // Where the e2e time of suspend/resume/stop-force/start goes (docs/performance.md "Where the time goes").
+    using (var profile = new LatencyProfile(LatencyTarget.TestDriver, options.Reps, options.Out, report))
+    {
+        await profile.RunAsync();
+    }
+
+    if (options.Lab && LabAvailable())
+    {
+        using var profile = new LatencyProfile(LatencyTarget.Lab, options.Reps, options.Out, report);
+        await profile.RunAsync();
+    }
+
+    return 0;
+}
+
 var latency = new List<LatencyResult>();
+if (options.Only == "disks" && LabAvailable())
+{
+    latency.Add(await new DiskLatencyBench(Math.Max(3, options.Reps / 2), options.Out, report).RunAsync());
+}
+
 if (options.Only is null or "latency")
 {
     latency.Add(await new LatencyBench(LatencyTarget.TestDriver, options.Reps, options.Out, report).RunAsync());
     if (options.Lab && LabAvailable())
     {
         latency.Add(await new LatencyBench(LatencyTarget.Lab, Math.Max(3, options.Reps / 2), options.Out, report).RunAsync());
+        latency.Add(await new DiskLatencyBench(Math.Max(3, options.Reps / 2), options.Out, report).RunAsync());
     }
     else
     {
@@ -102,7 +125,7 @@ internal static class Tables
             w.WriteLine();
             w.WriteLine($"Operation latency on {run.Target} ({run.Repetitions} repetitions; ms)");
             w.WriteLine($"{"operation",-13} {"direct p50",10} {"p95",8} {"virsh p50",10} {"p95",8} {"e2e p50",9} {"p95",8} {"e2e/direct",10} {"e2e/virsh",9} {"e2e-direct",10}");
-            foreach (var op in LatencyBench.Operations)
+            foreach (var op in run.Operations)
             {
                 run.Samples.TryGetValue($"{op}/direct", out var a);
                 run.Samples.TryGetValue($"{op}/virsh", out var b);
@@ -140,6 +163,13 @@ internal static class Tables
         {
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  full VM resync of {r.Domains} domains: CPU p50 {r.CpuMsP50:F0} ms, wall p50 {r.WallMsP50:F0} ms, {r.AllocatedMb:F1} MB allocated, {r.CorrectionWrites} correction writes"));
+        }
+
+        if (scale.Operator is { } o)
+        {
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  operator RSS idle {o.IdleRssMb:F0} MB, with {o.Count} VMs {o.RssWithObjectsMb:F0} MB, peak {o.PeakRssMb:F0} MB; CPU {o.CpuSecondsBatch:F1} s for {o.Count} placements "
+                + $"({o.Succeeded}/{o.Terminal} Succeeded, all terminal in {o.WallSeconds:F1} s with the operator in the path); leader and synced in {o.StartupMs:F0} ms"));
         }
     }
 

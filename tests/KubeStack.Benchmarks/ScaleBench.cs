@@ -79,6 +79,18 @@ internal sealed class ScaleBench(int count, string agentDll, int agentWorkers, s
 
         result.Resync = await ResyncAsync(cluster, uri);
         log.WriteLine($"  resync of {count + 1} domains: {result.Resync.CpuMsP50:F0} ms CPU, {result.Resync.AllocatedMb:F1} MB allocated");
+
+        // The operator idle and placing `count` new requests (with the agent running them), on a fresh emulator.
+        var operatorDll = Path.Combine(RepoPaths.Root, "operator", "src", "KubeStack.Operator", "bin", "Release", "net10.0", "KubeStack.Operator.dll");
+        if (File.Exists(operatorDll))
+        {
+            result.Operator = await new OperatorBench(count, operatorDll, agentDll, agentWorkers, workDir, log).RunAsync(uri, DomainName);
+        }
+        else
+        {
+            log.WriteLine($"  operator skipped: {operatorDll} is not built (dotnet build operator/src/KubeStack.Operator -c Release)");
+        }
+
         return result;
     }
 
@@ -97,7 +109,7 @@ internal sealed class ScaleBench(int count, string agentDll, int agentWorkers, s
         File.WriteAllText(path, xml.Append("</node>\n").ToString());
     }
 
-    private async Task<BatchResult> RunBatchAsync(BenchCluster cluster, RequestWatcher watcher, AgentProcess agent, string op, string tag,
+    private async Task<BatchResult> RunBatchAsync(BenchCluster cluster, RequestWatcher watcher, BenchProcess agent, string op, string tag,
         TimeSpan spacing, bool create)
     {
         var before = cluster.Counts;
@@ -222,13 +234,17 @@ internal sealed class ScaleBench(int count, string agentDll, int agentWorkers, s
     }
 }
 
-/// <summary>The node agent as a child process (dotnet KubeStack.NodeAgent.dll, argument list, no shell), output to a log file.</summary>
-internal sealed class AgentProcess : IDisposable
+/// <summary>
+/// A KubeStack process as a child (the node agent, the operator): <c>dotnet X.dll args</c>, or the file itself when it is
+/// not a .dll (a NativeAOT agent); argument list, no shell; output to a log file, lines can be awaited.
+/// </summary>
+internal sealed class BenchProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
+    private readonly List<(string Text, TaskCompletionSource Seen)> _awaited = [];
 
-    private AgentProcess(Process process, StreamWriter log, long started)
+    private BenchProcess(Process process, StreamWriter log, long started)
     {
         _process = process;
         _log = log;
@@ -238,16 +254,16 @@ internal sealed class AgentProcess : IDisposable
     public long Started { get; }
     public int Pid => _process.Id;
 
-    public static AgentProcess Start(string dll, int workers, string node, string kubeconfig, string uri, string logFile)
+    public static BenchProcess Start(string program, IEnumerable<string> args, string logFile)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var dll = program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(dll ? "dotnet" : program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "--node", node, "--kubeconfig", kubeconfig, "--libvirt-uri", uri, "--domain-type", "qemu",
-                     "--workers", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--retry-base-ms", "50", "--vm-resync-seconds", "3600", "--resync-seconds", "3600" })
+        foreach (var arg in (dll ? [program] : Array.Empty<string>()).Concat(args))
         {
             start.ArgumentList.Add(arg);
         }
@@ -255,24 +271,41 @@ internal sealed class AgentProcess : IDisposable
         var log = new StreamWriter(logFile) { AutoFlush = true };
         var process = new Process { StartInfo = start };
         var started = Stopwatch.GetTimestamp();
-        process.OutputDataReceived += (_, e) => Write(log, e.Data);
-        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        var self = new BenchProcess(process, log, started);
+        process.OutputDataReceived += (_, e) => self.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => self.Write(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new AgentProcess(process, log, started);
+        return self;
     }
 
-    private static void Write(StreamWriter log, string? line)
+    /// <summary>Completes when a log line containing <paramref name="text"/> is written from now on.</summary>
+    public Task WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_log)
+        {
+            _awaited.Add((text, seen));
+        }
+
+        return seen.Task.WaitAsync(timeout);
+    }
+
+    private void Write(string? line)
     {
         if (line is null)
         {
             return;
         }
 
-        lock (log)
+        lock (_log)
         {
-            log.WriteLine(line);
+            _log.WriteLine(line);
+            foreach (var (text, seen) in _awaited.Where(a => line.Contains(a.Text, StringComparison.Ordinal)))
+            {
+                seen.TrySetResult();
+            }
         }
     }
 
@@ -290,6 +323,17 @@ internal sealed class AgentProcess : IDisposable
             _log.Dispose();
         }
     }
+}
+
+/// <summary>The node agent as a child process (<see cref="BenchProcess"/>) on a test driver URI.</summary>
+internal static class AgentProcess
+{
+    public static BenchProcess Start(string agent, int workers, string node, string kubeconfig, string uri, string logFile) =>
+        BenchProcess.Start(agent,
+            ["--node", node, "--kubeconfig", kubeconfig, "--libvirt-uri", uri, "--domain-type", "qemu",
+             "--workers", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--retry-base-ms", "50",
+             "--vm-resync-seconds", "3600", "--resync-seconds", "3600"],
+            logFile);
 }
 
 internal sealed class BatchResult
@@ -330,4 +374,5 @@ internal sealed class ScaleResult
     public double StartupWithObjectsMs { get; set; }
     public double AgentCpuSecondsStartupWithObjects { get; set; }
     public ResyncResult? Resync { get; set; }
+    public OperatorResult? Operator { get; set; }
 }

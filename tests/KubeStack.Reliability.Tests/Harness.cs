@@ -33,10 +33,11 @@ internal sealed class FaultCluster : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private (AgentController Controller, CancellationTokenSource Stop, Task Run)? _agent;
 
-    private FaultCluster(ApiEmulator.ApiEmulator api, ICrashInjector crash, int workers)
+    private FaultCluster(ApiEmulator.ApiEmulator api, ICrashInjector crash, int workers, Func<ApiEmulator.ApiEmulator, Kubernetes>? agentClient)
     {
         Api = api;
         Client = api.CreateClient();
+        AgentClient = agentClient?.Invoke(api) ?? Client;
         Crash = crash;
         Workers = workers;
         Handlers = Operations.Select(op => new ModelHandler(Kinds.VirtualMachine, op, Host)).ToArray();
@@ -44,13 +45,19 @@ internal sealed class FaultCluster : IAsyncDisposable
 
     public ApiEmulator.ApiEmulator Api { get; }
     public Kubernetes Client { get; }
+    /// <summary>The agent's own client: <see cref="Client"/>, or the one the test made (e.g. with a shorter HTTP timeout).</summary>
+    public Kubernetes AgentClient { get; }
+    /// <summary>The running agent controller (null while restarting); it completes only when stopped or when it died.</summary>
+    public Task? AgentRun => _agent?.Run;
     public HostModel Host { get; } = new();
     public ICrashInjector Crash { get; }
     public int Workers { get; }
     public ModelHandler[] Handlers { get; }
     public int Restarts { get; private set; }
 
-    public static async Task<FaultCluster> StartAsync(ICrashInjector? crash = null, int workers = 4, int historyWindow = 1000)
+    /// <param name="agentClient">Makes the agent's own API client (default: it shares <see cref="Client"/>).</param>
+    public static async Task<FaultCluster> StartAsync(ICrashInjector? crash = null, int workers = 4, int historyWindow = 1000,
+        Func<ApiEmulator.ApiEmulator, Kubernetes>? agentClient = null)
     {
         var api = await ApiEmulator.ApiEmulator.StartAsync(new EmulatorOptions
         {
@@ -58,7 +65,7 @@ internal sealed class FaultCluster : IAsyncDisposable
             HistoryWindow = historyWindow,
         });
         await api.RegisterCrdsFromFolderAsync(Path.Combine(RepoRoot(), "crds"));
-        var cluster = new FaultCluster(api, crash ?? NoCrash.Instance, workers);
+        var cluster = new FaultCluster(api, crash ?? NoCrash.Instance, workers, agentClient);
         cluster.StartAgent();
         return cluster;
     }
@@ -81,16 +88,16 @@ internal sealed class FaultCluster : IAsyncDisposable
     private void StartAgent()
     {
         var processor = new RequestProcessor(
-            new KubeObjectApi(Client, CatalogLoader.Default),
+            new KubeObjectApi(AgentClient, CatalogLoader.Default),
             new HandlerRegistry(Handlers, null),
             CatalogLoader.Default,
-            new LifecycleEvents(new EventRecorder(Client, "kubestack-node-agent", Node), Node),
+            new LifecycleEvents(new EventRecorder(AgentClient, "kubestack-node-agent", Node), Node),
             new RequestRuntimeOptions { NodeName = Node, MaxAttempts = 100 },
             NullLogger<RequestProcessor>.Instance,
             Crash);
         var controller = new AgentController(
             CatalogLoader.Default,
-            kind => new KubernetesListWatcher<KubeStackResource>(Client, KubeObjectApi.ApiResourceOf(kind), labelSelector: $"{Labels.Host}={Node}"),
+            kind => new KubernetesListWatcher<KubeStackResource>(AgentClient, KubeObjectApi.ApiResourceOf(kind), labelSelector: $"{Labels.Host}={Node}"),
             processor,
             new AgentControllerOptions
             {
@@ -141,7 +148,8 @@ internal sealed class FaultCluster : IAsyncDisposable
             ApiVersion = KubeStackResource.GroupVersion,
             Kind = Kinds.VirtualMachine,
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default", Labels = new Dictionary<string, string> { [Labels.Host] = Node } },
-            Spec = new KubeStackSpec(),
+            // The VM exists on the host (the operator refuses a non-create request on an object with no host side).
+            Spec = new KubeStackSpec { Domain = new JsonObject { ["name"] = name } },
         };
         await RetryAsync(() => Client.CustomObjects.CreateNamespacedCustomObjectAsync<KubeStackResource>(obj, Resource.Group, Resource.Version, "default", Resource.Plural));
         Host.Add(name);
@@ -208,6 +216,11 @@ internal sealed class FaultCluster : IAsyncDisposable
         await StopAgentAsync();
         await _stop.CancelAsync();
         _stop.Dispose();
+        if (!ReferenceEquals(AgentClient, Client))
+        {
+            AgentClient.Dispose();
+        }
+
         Client.Dispose();
         await Api.DisposeAsync();
     }

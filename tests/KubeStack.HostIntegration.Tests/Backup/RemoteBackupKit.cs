@@ -52,10 +52,10 @@ internal sealed class RemoteBackupKit : IDisposable
     /// <summary>
     /// Writes a complete local version: one qcow2 data file <c>vda.qcow2</c> (or <c>&lt;vol&gt;.qcow2</c>) holding
     /// <paramref name="pattern"/> over <paramref name="dataBytes"/> at offset 0; incremental over <paramref name="parent"/>
-    /// when given (then only the new clusters are in this file).
+    /// when given (then only the new clusters are in this file). <paramref name="node"/>: the node the manifest names (default this one).
     /// </summary>
     public async Task<BackupManifest> WriteVersionAsync(string domain, string? volume, string version, byte pattern, long dataBytes = 1024 * 1024,
-        BackupManifest? parent = null, long offset = 0)
+        BackupManifest? parent = null, long offset = 0, string? node = null)
     {
         var dir = Layout.Create(LocalVersionDir(domain, volume, version));
         var file = volume is null ? "vda.qcow2" : $"{volume}.qcow2";
@@ -75,7 +75,7 @@ internal sealed class RemoteBackupKit : IDisposable
             Mode = parent is null ? BackupManifest.ModeFull : BackupManifest.ModeIncremental,
             Parent = parent?.Version,
             Created = DateTimeOffset.UtcNow,
-            Node = StorageTestKit.Node,
+            Node = node ?? StorageTestKit.Node,
             Method = BackupManifest.MethodOfflineCopy,
             DomainXml = volume is null ? $"<domain type='kvm'><name>{domain}</name></domain>" : null,
             Disks =

@@ -20,7 +20,7 @@ namespace KubeStack.HostIntegration.Tests.Backup;
 /// bytes; incremental chains travel with their parents; deletes and cleans remove exactly what they should; a cut
 /// transfer resumes; failures get clear error classes and never show the password. Results are checked on the
 /// server's disk (the FTP root is on this machine). In the lab collection: they use libvirtd, and the
-/// deleteRemoteBackupServer test empties the server's backup area.
+/// deleteRemoteBackupServer test removes every backup this node made there.
 /// </summary>
 [Collection(LabCollection.Name)]
 public sealed class RemoteBackupTests : IDisposable
@@ -278,11 +278,22 @@ public sealed class RemoteBackupTests : IDisposable
     }
 
     [FtpLabFact]
-    public async Task DeleteRemoteBackupServer_removes_the_backup_area_and_nothing_outside_it()
+    public async Task DeleteRemoteBackupServer_removes_only_this_nodes_backups_and_keeps_other_nodes_and_their_parents()
     {
-        var domain = _kit.NewDomain();
-        await _kit.WriteVersionAsync(domain, null, "v1", pattern: 0x81);
-        (await StorageTestKit.RunAsync(new VmPush(_kit.Storage.Libvirt), domain, VmRequest("v1"))).Ok();
+        // mine: only this node's backups; chained: this node's full f1 with another node's incremental i2 on it
+        // (a VM that moved); theirs: another node's (or cluster's) backup of a VM of the same account
+        var mine = _kit.NewDomain();
+        var chained = _kit.NewDomain();
+        var theirs = _kit.NewDomain();
+        await _kit.WriteVersionAsync(mine, null, "v1", pattern: 0x81);
+        var f1 = await _kit.WriteVersionAsync(chained, null, "f1", pattern: 0x82);
+        await _kit.WriteVersionAsync(chained, null, "i2", pattern: 0x83, parent: f1, node: "other-node");
+        await _kit.WriteVersionAsync(chained, null, "v3", pattern: 0x84);
+        await _kit.WriteVersionAsync(theirs, null, "o1", pattern: 0x85, node: "other-node");
+        (await StorageTestKit.RunAsync(new VmPush(_kit.Storage.Libvirt), mine, VmRequest("v1"))).Ok();
+        (await StorageTestKit.RunAsync(new VmPush(_kit.Storage.Libvirt), chained, VmRequest("i2"))).Ok();   // pushes f1 with it
+        (await StorageTestKit.RunAsync(new VmPush(_kit.Storage.Libvirt), chained, VmRequest("v3"))).Ok();
+        (await StorageTestKit.RunAsync(new VmPush(_kit.Storage.Libvirt), theirs, VmRequest("o1"))).Ok();
         var (_, outside) = FtpLab.NewDirectory();
         Directory.CreateDirectory(outside);
         await File.WriteAllTextAsync(Path.Combine(outside, "keep.txt"), "not a backup");
@@ -290,13 +301,22 @@ public sealed class RemoteBackupTests : IDisposable
         {
             var handler = new DeleteRemoteBackupServerHandler();
             var done = (await StorageTestKit.RunAsync(handler, _kit.PoolName, RemoteBackupKit.Server())).Ok();
-            Assert.Contains($"VM(s) {domain}", done.Message, StringComparison.Ordinal);
-            Assert.False(Directory.Exists(Path.Combine(FtpLab.Root, BackupLayout.AreaName)));
-            Assert.Equal("not a backup", await File.ReadAllTextAsync(Path.Combine(outside, "keep.txt")));
-            Assert.True(File.Exists(Path.Combine(_kit.LocalVersionDir(domain, null, "v1"), "manifest.json")), "local backups are not touched");
 
-            Assert.Contains("holds no KubeStack backups", (await StorageTestKit.RunAsync(handler, _kit.PoolName, RemoteBackupKit.Server())).Ok().Message,
-                StringComparison.Ordinal);
+            Assert.Contains($"made by node {StorageTestKit.Node} were removed", done.Message, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(RemoteBackupKit.ServerDomainDir(mine)), "this node's only backups are gone, with their directory");
+            Assert.False(Directory.Exists(RemoteBackupKit.ServerVersionDir(chained, null, "v3")));
+            Assert.True(File.Exists(Path.Combine(RemoteBackupKit.ServerVersionDir(chained, null, "i2"), "manifest.json")), "another node's version stays");
+            Assert.True(File.Exists(Path.Combine(RemoteBackupKit.ServerVersionDir(chained, null, "f1"), "vda.qcow2")), "the parent a kept version needs stays");
+            Assert.True(File.Exists(Path.Combine(RemoteBackupKit.ServerVersionDir(theirs, null, "o1"), "manifest.json")), "another node's VM stays");
+            Assert.Contains($"{chained}/vm/f1", done.Message, StringComparison.Ordinal);
+            Assert.Contains($"{theirs}/vm/o1", done.Message, StringComparison.Ordinal);
+            Assert.Equal("not a backup", await File.ReadAllTextAsync(Path.Combine(outside, "keep.txt")));
+            Assert.True(File.Exists(Path.Combine(_kit.LocalVersionDir(mine, null, "v1"), "manifest.json")), "local backups are not touched");
+
+            // again: nothing of this node can go, nothing changes
+            var again = (await StorageTestKit.RunAsync(handler, _kit.PoolName, RemoteBackupKit.Server())).Ok();
+            Assert.Contains("nothing was removed", again.Message, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(RemoteBackupKit.ServerVersionDir(chained, null, "f1"), "manifest.json")));
         }
         finally
         {

@@ -36,13 +36,7 @@ public sealed class DiskCrashTests(ITestOutputHelper output) : IDisposable
     {
         await using var cluster = await StorageAgentHarness.StartAsync(runAgent: false);
         using var cleanup = new LibvirtCleanup(cluster.Connection);
-        var poolName = cleanup.Pool(LabEnvironment.UniqueName("pool"));
-        var poolPath = cleanup.PathToDelete(StorageRequests.PoolPath(poolName));
-        using (var pool = cluster.Connection.StoragePoolDefineXml(LabGuest.DirPoolXml(poolName, poolPath)))
-        {
-            pool.Build();
-            pool.Create();
-        }
+        var (poolName, poolPath) = cluster.NewDirPool(cleanup);
 
         var kubeconfig = cluster.Api.WriteKubeconfig(Path.Combine(_dir, "kubeconfig"));
         var diskName = LabEnvironment.UniqueName("disk");

@@ -46,14 +46,15 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
     public LibvirtHost Libvirt { get; }
     public static LifecycleCatalog Catalog => CatalogLoader.Default;
 
-    public static async Task<StorageAgentHarness> StartAsync(bool runAgent = true)
+    public static async Task<StorageAgentHarness> StartAsync(bool runAgent = true, StorageAgentSetup? setup = null)
     {
+        setup ??= new StorageAgentSetup();
         var api = await ApiEmulator.ApiEmulator.StartAsync(new EmulatorOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200) });
         Assert.Equal(8, await api.RegisterCrdsFromFolderAsync(Path.Combine(RepoRoot, "crds")));
-        var harness = new StorageAgentHarness(api, LibvirtConnection.Open(LabEnvironment.SystemUri));
+        var harness = new StorageAgentHarness(api, LibvirtConnection.Open(setup.Uri));
         if (runAgent)
         {
-            await harness.StartAgentAsync();
+            await harness.StartAgentAsync(setup);
         }
 
         return harness;
@@ -74,7 +75,7 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
         throw new InvalidOperationException($"No KubeStack.Operator.sln above {AppContext.BaseDirectory}.");
     }
 
-    private async Task StartAgentAsync()
+    private async Task StartAgentAsync(StorageAgentSetup setup)
     {
         var qemuImg = QemuImg.Default;
         ILifecycleHandler[] handlers =
@@ -82,7 +83,10 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
             new CreatePoolHandler(Libvirt, PoolDriverRegistry.Default), new DeletePoolHandler(Libvirt), new StartPoolHandler(Libvirt),
             new StopPoolHandler(Libvirt), new AutoStartPoolHandler(Libvirt), new ShowPoolHandler(Libvirt),
             new CreateDiskHandler(Libvirt, qemuImg), new DeleteDiskHandler(Libvirt),
+            new ResizeDiskHandler(Libvirt, qemuImg),
+            new CloneDiskHandler(Libvirt, qemuImg, new ResultObjects(new KubeObjectApi(Client, Catalog), new KubeObjectCreator(Client))),
         ];
+        handlers = [.. handlers.Select(setup.Wrap)];
         IObjectCleanup[] cleanups = [new PoolCleanup(Libvirt), new DiskCleanup(Libvirt)];
         IObservedStateReader[] readers = [new PoolStateReader(Libvirt), new DiskStateReader(Libvirt, qemuImg)];
         var processor = new RequestProcessor(
@@ -99,8 +103,8 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
             new AgentControllerOptions
             {
                 Workers = 4,
-                RetryBaseDelay = TimeSpan.FromMilliseconds(100),
-                RetryMaxDelay = TimeSpan.FromSeconds(1),
+                RetryBaseDelay = setup.RetryBaseDelay,
+                RetryMaxDelay = setup.RetryMaxDelay,
                 WatchMinBackoff = TimeSpan.FromMilliseconds(20),
                 WatchMaxBackoff = TimeSpan.FromMilliseconds(200),
             },
@@ -117,6 +121,18 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
             Assert.True(DateTime.UtcNow < deadline, "The agent controller did not sync in time.");
             await Task.Delay(10);
         }
+    }
+
+    /// <summary>A started libvirt dir pool under /mnt/localfs defined directly (no object); <paramref name="cleanup"/> removes it and its directory.</summary>
+    public (string Name, string Path) NewDirPool(LibvirtCleanup cleanup)
+    {
+        ArgumentNullException.ThrowIfNull(cleanup);
+        var name = cleanup.Pool(LabEnvironment.UniqueName("pool"));
+        var path = cleanup.PathToDelete(StorageRequests.PoolPath(name));
+        using var pool = Connection.StoragePoolDefineXml(LabGuest.DirPoolXml(name, path));
+        pool.Build();
+        pool.Create();
+        return (name, path);
     }
 
     private static ApiResource Resource(string kind) => KubeObjectApi.ApiResourceOf(Catalog.Kind(kind));
@@ -254,6 +270,18 @@ internal sealed class StorageAgentHarness : IAsyncDisposable
         await Api.DisposeAsync();
         Connection.Dispose();
     }
+}
+
+/// <summary>Where the harness's agent connects and how it runs (defaults: the lab's qemu:///system, the handlers as they are).</summary>
+internal sealed record StorageAgentSetup
+{
+    public string Uri { get; init; } = LabEnvironment.SystemUri;
+
+    /// <summary>Wraps every handler (fault injection around the real handlers).</summary>
+    public Func<ILifecycleHandler, ILifecycleHandler> Wrap { get; init; } = handler => handler;
+
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Request parameters as clients send them (strings).</summary>

@@ -44,6 +44,8 @@ public sealed class CloneVmTests
         Assert.Equal([system], VmDiskCopies.FileDisks(kit.Definition(vm)).Select(d => d.Path));
         Assert.Equal(vm, (string?)result.View!["name"]!["text"]);
         Assert.Contains($"{clone}-vda", kit.Volumes(pool));
+        // no object is made for the clone (docs/decisions.md result-objects): the message says exactly which one to apply
+        Assert.Contains($"apply a VirtualMachine named {clone} labelled host={StorageTestKit.Node}", result.Message, StringComparison.Ordinal);
 
         var resumed = (await StorageTestKit.RunAsync(new CloneVMHandler(kit.Host, VmImageTestKit.QemuImg), vm, new JsonObject { ["name"] = clone }, attempt: 2)).Ok();
         var again = await StorageTestKit.RunAsync(new CloneVMHandler(kit.Host, VmImageTestKit.QemuImg), vm, new JsonObject { ["name"] = clone });

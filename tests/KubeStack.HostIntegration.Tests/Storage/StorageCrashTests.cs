@@ -51,13 +51,7 @@ public sealed class StorageCrashTests(ITestOutputHelper output) : IDisposable
     {
         await using var cluster = await StorageAgentHarness.StartAsync(runAgent: false);
         using var cleanup = new LibvirtCleanup(cluster.Connection);
-        var poolName = cleanup.Pool(LabEnvironment.UniqueName("pool"));
-        var poolPath = cleanup.PathToDelete(StorageRequests.PoolPath(poolName));
-        using (var pool = cluster.Connection.StoragePoolDefineXml(LabGuest.DirPoolXml(poolName, poolPath)))
-        {
-            pool.Build();
-            pool.Create();
-        }
+        var (poolName, poolPath) = cluster.NewDirPool(cleanup);
 
         var source = LabEnvironment.UniqueName("src");
         var target = LabEnvironment.UniqueName("copy");
@@ -102,6 +96,13 @@ public sealed class StorageCrashTests(ITestOutputHelper output) : IDisposable
         Assert.True(compare.ExitCode == 0, $"the copy differs from the source: {compare.Stdout} {compare.Stderr}");
         var info = await QemuImg.Default.InfoAsync(targetPath);
         Assert.Equal(("qcow2", (string?)null, (long)SourceMiB << 20), (info.Format, info.BackingFilename, info.VirtualSize));
+        if (operation == "cloneDisk")
+        {
+            // the real agent made the clone's own VirtualMachineDisk object (docs/decisions.md result-objects) across the kill
+            var made = await cluster.GetAsync(Kinds.VirtualMachineDisk, target);
+            Assert.True(made is not null, $"cloneDisk made no VirtualMachineDisk object {target}");
+            Assert.Equal(targetPath, (string?)made.Spec.Volume?["filename"]);
+        }
     }
 
     /// <summary>A raw file of <see cref="SourceMiB"/> MiB whose every 4 KiB block differs (non-zero, not compressible to nothing).</summary>

@@ -73,6 +73,7 @@ public sealed class VmImageTests
         }
 
         Assert.True(toImage.ExtraSpec!.ContainsKey("domain") && toImage.ExtraSpec["domain"] is null);
+        Assert.Contains($"apply a VirtualMachineImage named {vm} labelled host={StorageTestKit.Node} whose createImage names the image's own disk", toImage.Message, StringComparison.Ordinal);
         Assert.True(File.Exists(system) && File.Exists(data), "the VM's own disk files are kept");
         Assert.True(await VmImageTestKit.HoldsChainDataAsync(Path.Combine(imageDir, $"{vm}.vda")));
         Assert.True(await StorageTestKit.ReadsAsync(Path.Combine(imageDir, $"{vm}.vdb"), 0x33, 0, 1 << 20));

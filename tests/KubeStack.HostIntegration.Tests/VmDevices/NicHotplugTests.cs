@@ -62,8 +62,6 @@ public sealed class NicHotplugTests
         await NicTestKit.Sh("ovn-nbctl", "ls-add", sw, "--", "set", "Logical_Switch", sw, "other_config:subnet=\"10.99.0.0/24\"");
 
         using var dom = conn.DefineXml(NicTestKit.GuestXml(name, serial, vda));
-        var vmId = dom.Uuid.ToString("D");
-        net.OnDispose(() => NicTestKit.DestroyOvsQosAsync(vmId));
         dom.Create();
         await Await.LineAsync(serial, "LAB-TICK", BootTimeout);
 
@@ -92,6 +90,10 @@ public sealed class NicHotplugTests
         Assert.Contains(tapB, (await NicTestKit.Sh("ovs-vsctl", "list-ports", ovsBridge)).Split('\n'));
         Assert.Equal("42", await NicTestKit.Sh("ovs-vsctl", "get", "Port", tapB, "tag"));
         Assert.Equal("2048", (string?)Nic(dom, DomainXmlFlags.Inactive, MacB)!.Element("bandwidth")?.Element("inbound")?.Attribute("average"));
+        // libvirt shapes it with a linux-htb QoS row and a Queue row of its own on the tap's port
+        var qosB = Assert.Single(await NicTestKit.OvsQosRowsAsync("QoS", dom.Uuid, tapB)).Split(' ')[0];
+        Assert.Equal(qosB, await NicTestKit.Sh("ovs-vsctl", "get", "Port", tapB, "qos"));
+        Assert.Single(await NicTestKit.OvsQosRowsAsync("Queue", dom.Uuid, tapB));
 
         // plugNIC l3bridge: OVN port with MAC and IP exists, the OVS interface on br-int names it as iface-id
         mark = Await.LineCount(serial);
@@ -105,6 +107,10 @@ public sealed class NicHotplugTests
         Assert.Equal(name, await PortVmAsync(portC));
         Assert.Contains(NicDeviceXml.TargetOf(nicC)!, (await NicTestKit.Sh("ovs-vsctl", "list-ports", "br-int")).Split('\n'));
         Assert.Equal($"\"{portC}\"", await NicTestKit.Sh("ovs-vsctl", "get", "Interface", NicDeviceXml.TargetOf(nicC)!, "external_ids:iface-id"));
+        // setQoS towards the VM: KubeStack's own linux-htb row on the l3bridge NIC's OVS port
+        NicTestKit.AssertSucceeded(await kit.RunAsync(name, "setQoS", new Dictionary<string, string> { ["swName"] = sw, ["type"] = "to", ["rule"] = "ip", ["rate"] = "4000", ["burst"] = "0" }),
+            "linux-htb", view: false);
+        Assert.Single(await KubeStackHtbRowsAsync(portC));
 
         // failure paths: nothing is added
         NicTestKit.AssertFailed(await kit.RunAsync(name, "plugNIC", new Dictionary<string, string> { ["type"] = "l3bridge", ["source"] = "source=br-int,switch=kst-no-such-sw", ["mac"] = "52:54:00:d0:0b:0d" }),
@@ -129,10 +135,16 @@ public sealed class NicHotplugTests
         Assert.Null(Nic(dom, DomainXmlFlags.None, MacC));
         Assert.Null(Nic(dom, DomainXmlFlags.Inactive, MacC));
         Assert.Equal(string.Empty, await NicTestKit.Sh("ovn-nbctl", "--bare", "--columns=name", "find", "Logical_Switch_Port", $"name={portC}"));
+        Assert.Empty(await KubeStackHtbRowsAsync(portC));
 
-        // unplugNIC l2bridge and bridge: the guest has no NIC left, the OVS port is gone
+        // unplugNIC l2bridge and bridge: the guest has no NIC left, the OVS port is gone, and so are the QoS and Queue
+        // rows of the l2bridge NIC's bandwidth (a live detach: libvirt clears them itself; the rows a stopped domain
+        // leaves are QosTuningTests' case)
         mark = Await.LineCount(serial);
         NicTestKit.AssertSucceeded(await kit.RunAsync(name, "unplugNIC", new Dictionary<string, string> { ["type"] = "l2bridge", ["mac"] = MacB }), "was unplugged");
+        Assert.Empty(await NicTestKit.OvsQosRowsAsync("QoS", dom.Uuid));
+        Assert.Empty(await NicTestKit.OvsQosRowsAsync("Queue", dom.Uuid));
+        Assert.False(await NicTestKit.OvsRowExistsAsync("QoS", qosB));
         NicTestKit.AssertSucceeded(await kit.RunAsync(name, "unplugNIC", new Dictionary<string, string> { ["type"] = "bridge", ["mac"] = MacA }), "was unplugged");
         await WaitNicsAsync(serial, string.Empty, mark);
         Assert.DoesNotContain(tapB, (await NicTestKit.Sh("ovs-vsctl", "list-ports", ovsBridge)).Split('\n'));
@@ -166,6 +178,9 @@ public sealed class NicHotplugTests
         NicTestKit.AssertFailed(await kit.RunAsync(name, "plugNIC", new Dictionary<string, string> { ["type"] = "bridge", ["source"] = "source=kst-nolb", ["mac"] = MacB }),
             ErrorClasses.LibvirtError, "there is no Linux bridge kst-nolb");
     }
+
+    private static async Task<string[]> KubeStackHtbRowsAsync(string port) =>
+        (await NicTestKit.Sh("ovs-vsctl", "--bare", "--columns=_uuid", "find", "QoS", $"external_ids:kubestack-port=\"{port}\"")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     private static async Task<string> PortVmAsync(string port) =>
         (await NicTestKit.Sh("ovn-nbctl", "--bare", "--columns=external_ids", "find", "Logical_Switch_Port", $"name={port}"))

@@ -7,6 +7,7 @@ using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.HostIntegration.Tests.Infrastructure;
 using KubeStack.NodeAgent.Hosting;
+using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachineNetwork;
@@ -55,6 +56,8 @@ internal sealed class NicTestKit : IDisposable
         "redirectUsb" => new RedirectUsbHandler(Host),
         "plugDevice" => new PlugDeviceHandler(Host),
         "unplugDevice" => new UnplugDeviceHandler(Host),
+        "setQoS" => new SetQoSHandler(Network),
+        "deleteVM" => new DeleteVMHandler(Host),
         _ => throw new ArgumentOutOfRangeException(nameof(key)),
     };
 
@@ -82,12 +85,13 @@ internal sealed class NicTestKit : IDisposable
         return await handler.HandleAsync(ctx, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(120));
     }
 
-    public static HandlerResult.Success AssertSucceeded(HandlerResult result, string messagePart)
+    /// <summary>A success whose message has <paramref name="messagePart"/>, with a result view unless <paramref name="view"/> is false (deletions have none).</summary>
+    public static HandlerResult.Success AssertSucceeded(HandlerResult result, string messagePart, bool view = true)
     {
         Assert.False(result is HandlerResult.Failure, $"expected success, got {(result as HandlerResult.Failure)?.ErrorClass}: {(result as HandlerResult.Failure)?.Message}");
         var success = Assert.IsType<HandlerResult.Success>(result);
         Assert.True(success.Message?.Contains(messagePart, StringComparison.Ordinal) == true, $"'{messagePart}' is not in: {success.Message}");
-        Assert.NotNull(success.View);
+        if (view) Assert.NotNull(success.View);
         return success;
     }
 
@@ -137,17 +141,22 @@ internal sealed class NicTestKit : IDisposable
         return stdout;
     }
 
-    /// <summary>libvirt leaves an OVS NIC's QoS and Queue rows behind when the domain is destroyed: remove them by vm-id.</summary>
-    public static async Task DestroyOvsQosAsync(string vmId)
+    /// <summary>The Open vSwitch QoS or Queue rows libvirt made for the VM (external_ids:vm-id), optionally only the
+    /// tap <paramref name="ifname"/>'s (external_ids:ifname), as "uuid ifname" lines of <c>ovs-vsctl list</c>.</summary>
+    public static async Task<IReadOnlyList<string>> OvsQosRowsAsync(string table, Guid vmId, string? ifname = null)
     {
-        foreach (var table in new[] { "QoS", "Queue" })
-        {
-            var rows = await ToolAsync("ovs-vsctl", "--bare", "--columns=_uuid", "find", table, $"external_ids:vm-id=\"{vmId}\"");
-            foreach (var uuid in rows.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await ToolAsync("ovs-vsctl", "destroy", table, uuid.Trim());
-            }
-        }
+        var rows = OvsdbJson.ParseTable(await Sh("ovs-vsctl", "--format=json", "--columns=_uuid,external_ids", "list", table));
+        return rows.Where(r => r.Map("external_ids").GetValueOrDefault("vm-id") == vmId.ToString("D"))
+            .Where(r => ifname is null || r.Map("external_ids").GetValueOrDefault("ifname") == ifname)
+            .Select(r => $"{r.Uuid} {r.Map("external_ids").GetValueOrDefault("ifname")}").ToList();
+    }
+
+    /// <summary>Whether Open vSwitch still has the row <paramref name="uuid"/> of <paramref name="table"/> (<c>ovs-vsctl list</c> says "no row" otherwise).</summary>
+    public static async Task<bool> OvsRowExistsAsync(string table, string uuid)
+    {
+        var (code, _, stderr) = await ToolAsync("ovs-vsctl", "list", table, uuid);
+        Assert.True(code == 0 || stderr.Contains("no row", StringComparison.Ordinal), $"ovs-vsctl list {table} {uuid} exited {code}: {stderr}");
+        return code == 0;
     }
 
     /// <summary>A short unique host interface name (at most 15 characters).</summary>

@@ -4,6 +4,8 @@ using KubeStack.HostIntegration.Tests.Infrastructure;
 using KubeStack.HostIntegration.Tests.Network;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Libvirt;
+using KubeStack.NodeAgent.Lifecycle.VirtualMachine;
+using KubeStack.NodeAgent.Runtime;
 
 namespace KubeStack.HostIntegration.Tests.VmDevices;
 
@@ -47,8 +49,6 @@ public sealed class QosTuningTests
 
         using var dom = conn.DefineXml(NicTestKit.GuestXml(name, Path.Combine(work, "serial.log"), vda,
             NicTestKit.DataDisk(vdb, "vdb"), NicTestKit.BridgeNic(ovsBridge, OvsMac, ovs: true), NicTestKit.BridgeNic(linuxBridge, BridgeMac)));
-        var vmId = dom.Uuid.ToString("D");
-        net.OnDispose(() => NicTestKit.DestroyOvsQosAsync(vmId));
         dom.Create();
 
         // tuneDiskQoS (no flags, running: live and persistent): libvirt reports the values both ways
@@ -116,7 +116,92 @@ public sealed class QosTuningTests
             ErrorClasses.LibvirtError, "needs a running VM");
         NicTestKit.AssertFailed(await kit.RunAsync("kst-qos-nosuchvm", "tuneDiskQoS", new Dictionary<string, string> { ["device"] = "vdb", ["total_bytes_sec"] = "1" }),
             ErrorClasses.VirtletError, "has no libvirt domain");
+
+        // libvirt left the OVS NIC's QoS and Queue rows behind when the domain stopped; deleteVM removes them (and a
+        // resumed deleteVM finds nothing left and succeeds)
+        var uuid = dom.Uuid;
+        Assert.Contains(await NicTestKit.OvsQosRowsAsync("QoS", uuid, tap), r => r.StartsWith(qos, StringComparison.Ordinal));
+        Assert.NotEmpty(await NicTestKit.OvsQosRowsAsync("Queue", uuid, tap));
+        var deleted = NicTestKit.AssertSucceeded(await kit.RunAsync(name, "deleteVM", new Dictionary<string, string>()), "was deleted", view: false);
+        Assert.Contains("Open vSwitch QoS", deleted.Message, StringComparison.Ordinal);
+        Assert.Null(conn.TryLookupDomainByName(name));
+        Assert.Empty(await NicTestKit.OvsQosRowsAsync("QoS", uuid));
+        Assert.Empty(await NicTestKit.OvsQosRowsAsync("Queue", uuid));
+        NicTestKit.AssertSucceeded(await kit.RunAsync(name, "deleteVM", new Dictionary<string, string>(), attempt: 2), "earlier attempt", view: false);
     }
+
+    [LabOvnFact]
+    public async Task UnplugNIC_and_the_vm_finalizer_remove_the_qos_rows_libvirt_left_and_keep_live_and_other_vms_rows()
+    {
+        using var kit = new NicTestKit();
+        using var conn = LibvirtConnection.Open(LabEnvironment.SystemUri);
+        using var cleanup = new LibvirtCleanup(conn);
+        await using var net = new NetworkTestKit();
+        var name = cleanup.Domain(LabEnvironment.UniqueName("qosfin"));
+        var work = LabGuest.NewWorkDir(cleanup, name);
+        var ovsBridge = NicTestKit.ShortName("of");
+        net.Bridge(ovsBridge);
+        await NicTestKit.Sh("ovs-vsctl", "add-br", ovsBridge, "--", "set", "Bridge", ovsBridge, "datapath_type=netdev");
+        var nic = NicTestKit.BridgeNic(ovsBridge, OvsMac, ovs: true);
+        nic.Add(new XElement("bandwidth", new XElement("inbound", new XAttribute("average", "1000"))));
+        using var dom = conn.DefineXml(NicTestKit.GuestXml(name, Path.Combine(work, "serial.log"), null, nic));
+        var uuid = dom.Uuid;
+
+        // another VM's leftover rows with the same tap name: they must survive
+        var otherVm = Guid.NewGuid().ToString("D");
+        var otherQueue = await NicTestKit.Sh("ovs-vsctl", "create", "Queue", $"external_ids:vm-id=\"{otherVm}\"", "external_ids:ifname=vnet0");
+        var otherQos = await NicTestKit.Sh("ovs-vsctl", "create", "QoS", "type=linux-htb", $"queues:0={otherQueue}", $"external_ids:vm-id=\"{otherVm}\"", "external_ids:ifname=vnet0");
+        net.OnDispose(async () =>
+        {
+            await NicTestKit.ToolAsync("ovs-vsctl", "--if-exists", "destroy", "QoS", otherQos);
+            await NicTestKit.ToolAsync("ovs-vsctl", "--if-exists", "destroy", "Queue", otherQueue);
+        });
+
+        // two starts: libvirt makes a QoS/Queue pair per start and keeps the first pair when the domain stops
+        dom.Create();
+        dom.Destroy();
+        dom.Create();
+        var tap = (string)Nic(dom, DomainXmlFlags.None, OvsMac)!.Element("target")!.Attribute("dev")!;
+        var live = await NicTestKit.Sh("ovs-vsctl", "get", "Port", tap, "qos");
+        Assert.Equal(2, (await NicTestKit.OvsQosRowsAsync("QoS", uuid)).Count);
+        Assert.Equal(2, (await NicTestKit.OvsQosRowsAsync("Queue", uuid)).Count);
+
+        // unplugNIC of the definition only (config=true; the NIC stays in the running domain): the pair of the first
+        // start goes, the running NIC's pair (its port's qos) stays
+        var unplugged = NicTestKit.AssertSucceeded(await kit.RunAsync(name, "unplugNIC", new Dictionary<string, string> { ["type"] = "l2bridge", ["mac"] = OvsMac, ["config"] = "true" }),
+            "was unplugged");
+        Assert.Contains("1 Open vSwitch QoS and 1 Queue row(s)", unplugged.Message, StringComparison.Ordinal);
+        Assert.Null(Nic(dom, DomainXmlFlags.Inactive, OvsMac));
+        Assert.Equal([$"{live} {tap}"], await NicTestKit.OvsQosRowsAsync("QoS", uuid));
+        Assert.Single(await NicTestKit.OvsQosRowsAsync("Queue", uuid, tap));
+        Assert.Equal(live, await NicTestKit.Sh("ovs-vsctl", "get", "Port", tap, "qos"));
+
+        // kubectl delete of the running VM: powered off, rows gone, undefined; the other VM's rows are untouched
+        var cleaned = NicTestKit.AssertSucceeded(await new VirtualMachineCleanup(kit.Host).CleanupAsync(CleanupContextFor(name), CancellationToken.None), "undefined", view: false);
+        Assert.Contains("1 Open vSwitch QoS and 1 Queue row(s)", cleaned.Message, StringComparison.Ordinal);
+        Assert.Null(conn.TryLookupDomainByName(name));
+        Assert.Empty(await NicTestKit.OvsQosRowsAsync("QoS", uuid));
+        Assert.Empty(await NicTestKit.OvsQosRowsAsync("Queue", uuid));
+        Assert.False(await NicTestKit.OvsRowExistsAsync("QoS", live));
+        Assert.Equal(otherQos, await NicTestKit.Sh("ovs-vsctl", "--bare", "--columns=_uuid", "find", "QoS", $"external_ids:vm-id=\"{otherVm}\""));
+        Assert.Equal(otherQueue, await NicTestKit.Sh("ovs-vsctl", "--bare", "--columns=_uuid", "find", "Queue", $"external_ids:vm-id=\"{otherVm}\""));
+
+        // a second run of the finalizer (after a crash) finds nothing left and succeeds
+        NicTestKit.AssertSucceeded(await new VirtualMachineCleanup(kit.Host).CleanupAsync(CleanupContextFor(name), CancellationToken.None), "nothing to clean up", view: false);
+    }
+
+    private static CleanupContext CleanupContextFor(string vm) => new()
+    {
+        Object = new KubeStackResource
+        {
+            ApiVersion = KubeStackResource.GroupVersion,
+            Kind = Kinds.VirtualMachine,
+            Metadata = new k8s.Models.V1ObjectMeta { Name = vm, NamespaceProperty = "default" },
+            Spec = new KubeStackSpec(),
+        },
+        NodeName = NicTestKit.Node,
+        Logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+    };
 
     private static async Task<Dictionary<string, string>> BlkDevIoTuneAsync(string vm, string disk, string scope) =>
         Pairs(await NicTestKit.Sh("virsh", "-c", LabEnvironment.SystemUri, "blkdeviotune", vm, disk, scope));

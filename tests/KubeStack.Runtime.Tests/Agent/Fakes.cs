@@ -67,7 +67,16 @@ internal sealed class FakeObjectApi : IObjectApi
         }
     }
 
-    public Task<KubeStackResource?> GetAsync(ResourceKey key, CancellationToken cancellationToken) => Task.FromResult(Peek(key));
+    /// <summary>GETs served (the state machine's reads of the API, conflict re-reads included).</summary>
+    public int Reads => Volatile.Read(ref _reads);
+
+    private int _reads;
+
+    public Task<KubeStackResource?> GetAsync(ResourceKey key, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _reads);
+        return Task.FromResult(Peek(key));
+    }
 
     public async Task<StatusUpdate<KubeStackResource>> UpdateStatusAsync(ResourceKey key, Func<KubeStackResource, bool> mutate,
         KubeStackResource? current, CancellationToken cancellationToken)
@@ -221,11 +230,25 @@ internal sealed class FakeObjectApi : IObjectApi
 
 internal sealed class RecordingEvents : IEventRecorder
 {
+    private readonly ConcurrentDictionary<string, byte> _names = new(StringComparer.Ordinal);
+
     public ConcurrentQueue<(string Type, string Reason, string Message, string Name)> Events { get; } = new();
 
     public Task RecordAsync(IKubernetesObject<V1ObjectMeta> involved, string type, string reason, string message, CancellationToken cancellationToken)
     {
         Events.Enqueue((type, reason, message, involved.Metadata.Name));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Named Events as the API server keeps them: a second create under a name that exists is AlreadyExists.</summary>
+    public Task RecordOnceAsync(IKubernetesObject<V1ObjectMeta> involved, string name, string type, string reason, string message,
+        CancellationToken cancellationToken)
+    {
+        if (_names.TryAdd(name, 0))
+        {
+            Events.Enqueue((type, reason, message, involved.Metadata.Name));
+        }
+
         return Task.CompletedTask;
     }
 

@@ -306,6 +306,62 @@ public sealed class RequestStateMachineTests
     }
 
     [Fact]
+    public async Task A_create_that_gives_up_after_retryable_failures_records_its_pool_for_the_cleanup_and_says_how_often_it_was_tried()
+    {
+        var handler = new FakeHandler(Kinds.VirtualMachineDisk, "createDisk",
+            (_, _) => HandlerResult.Failed(ErrorClasses.LibvirtError, "Creating disk disk1 failed on node node1: libvirt says: client socket is closed.",
+                retryable: true));
+        var key = Submit(Kinds.VirtualMachineDisk, "disk1", "createDisk", new JsonObject { ["pool"] = "pool1", ["capacity"] = "1073741824" });
+        var processor = Processor([handler], maxAttempts: 2);
+
+        Assert.Equal(WorkResult.Retry, await processor.ProcessAsync(key, CancellationToken.None));
+        Assert.Null(_api.Peek(key)!.Metadata.Annotations); // nothing recorded while the request still runs
+        Assert.Equal(WorkResult.Done, await processor.ProcessAsync(key, CancellationToken.None));
+
+        var obj = _api.Peek(key)!;
+        var record = obj.Status!.Lifecycle!;
+        Assert.Equal((RequestPhase.Failed, ErrorClasses.LibvirtError, 2), (record.Phase, record.Reason, record.Attempts));
+        Assert.Equal("pool1", obj.Metadata.Annotations![FailedCreate.PoolAnnotation]);
+        Assert.Equal("pool1", FailedCreate.PoolOf(obj));
+        Assert.Null(obj.Spec.Lifecycle);
+        Assert.Null(obj.Spec.Volume);
+        Assert.Contains("createDisk failed after 2 attempts on node node1; the agent gave up.", record.Message, StringComparison.Ordinal);
+        Assert.Contains("submit the request again", record.Message, StringComparison.Ordinal);
+        Assert.Equal(record.Message, obj.Spec.Status!.Message);
+        Assert.DoesNotContain("retries it", record.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_create_records_no_pool_so_the_cleanup_never_touches_a_volume_it_did_not_make()
+    {
+        var handler = new FakeHandler(Kinds.VirtualMachineDisk, "createDisk",
+            (_, _) => HandlerResult.Failed(ErrorClasses.LibvirtError, "Disk disk1 already exists in pool pool1 on node node1."));
+        var key = Submit(Kinds.VirtualMachineDisk, "disk1", "createDisk", new JsonObject { ["pool"] = "pool1", ["capacity"] = "1073741824" });
+
+        await Processor([handler]).ProcessAsync(key, CancellationToken.None);
+
+        var obj = _api.Peek(key)!;
+        Assert.Equal(RequestPhase.Failed, obj.Status!.Lifecycle!.Phase);
+        Assert.Null(FailedCreate.PoolOf(obj));
+        Assert.Equal("Disk disk1 already exists in pool pool1 on node node1.", obj.Status.Lifecycle.Message);
+    }
+
+    [Fact]
+    public async Task A_non_create_request_that_gives_up_records_no_pool()
+    {
+        var handler = new FakeHandler(Kinds.VirtualMachineDisk, "resizeDisk",
+            (_, _) => HandlerResult.Failed(ErrorClasses.LibvirtError, "libvirtd is unreachable.", retryable: true));
+        var key = Submit(Kinds.VirtualMachineDisk, "disk1", "resizeDisk", new JsonObject { ["pool"] = "pool1", ["capacity"] = "2147483648" });
+
+        await Processor([handler], maxAttempts: 1).ProcessAsync(key, CancellationToken.None);
+
+        var obj = _api.Peek(key)!;
+        Assert.Equal(RequestPhase.Failed, obj.Status!.Lifecycle!.Phase);
+        Assert.Contains("resizeDisk failed after 1 attempt on node node1; the agent gave up.", obj.Status.Lifecycle.Message, StringComparison.Ordinal);
+        Assert.Null(FailedCreate.PoolOf(obj));
+    }
+
+    [Fact]
     public async Task A_handler_exception_is_recorded_as_an_Exception_failure()
     {
         var handler = new FakeHandler(Kinds.VirtualMachine, "startVM", (_, _) => throw new IOException("disk full"));

@@ -136,6 +136,45 @@ public sealed class WorkQueueTests
     }
 
     [Fact]
+    public void Jittered_backoff_stays_within_a_quarter_of_the_step_either_side_and_under_the_maximum()
+    {
+        var options = new WorkQueueOptions { BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(5), Jitter = 0.25 };
+
+        Assert.Equal(TimeSpan.FromMilliseconds(375), options.JitteredBackoff(0, 0));
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.JitteredBackoff(0, 0.5));
+        Assert.True(options.JitteredBackoff(0, 0.999_999) < TimeSpan.FromMilliseconds(625));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), options.JitteredBackoff(2, 0));
+        Assert.Equal(TimeSpan.FromSeconds(5), options.JitteredBackoff(4, 0)); // 8 s · 0.75 is capped
+        Assert.Equal(TimeSpan.FromSeconds(5), options.JitteredBackoff(int.MaxValue, 0));
+    }
+
+    [Fact]
+    public void Keys_that_fail_together_get_spread_retry_delays_within_the_jitter_bounds()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new WorkQueue<string>(
+            new WorkQueueOptions { BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromMinutes(1), Jitter = 0.25 }, time);
+
+        var first = Enumerable.Range(0, 200).Select(i => queue.AddRateLimited($"k{i}")).ToArray();
+        var second = Enumerable.Range(0, 200).Select(i => queue.AddRateLimited($"k{i}")).ToArray();
+
+        Assert.All(first, d => Assert.InRange(d, TimeSpan.FromMilliseconds(375), TimeSpan.FromMilliseconds(625)));
+        Assert.All(second, d => Assert.InRange(d, TimeSpan.FromMilliseconds(750), TimeSpan.FromMilliseconds(1250)));
+        // Spread, not in step: 200 uniform draws over a 250 ms window land in most of its 10 ms buckets.
+        Assert.True(first.Select(d => (int)(d.TotalMilliseconds / 10)).Distinct().Count() >= 20, "first retries are not spread");
+        Assert.True(second.Select(d => (int)(d.TotalMilliseconds / 20)).Distinct().Count() >= 20, "second retries are not spread");
+        Assert.True(first.Max() - first.Min() > TimeSpan.FromMilliseconds(150));
+    }
+
+    [Fact]
+    public void A_jitter_outside_zero_to_one_is_refused_naming_the_option()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WorkQueue<string>(new WorkQueueOptions { Jitter = 1.5 }));
+
+        Assert.Contains("WorkQueueOptions.Jitter must be between 0 and 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_rate_limited_key_becomes_ready_only_when_its_backoff_has_passed_and_Forget_resets_it()
     {
         var time = new FakeTimeProvider();

@@ -69,6 +69,10 @@ public static class AgentHost
         builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IDiskObjectLister>(sp =>
             new KubeStack.NodeAgent.Lifecycle.Common.KubeDiskObjectLister(sp.GetRequiredService<IKubernetes>()));
         builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.MigrationDiskObjects>();
+        // Objects of new host objects an operation made (cloneDisk's clone: docs/decisions.md result-objects)
+        builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IObjectCreator>(sp =>
+            new KubeStack.NodeAgent.Lifecycle.Common.KubeObjectCreator(sp.GetRequiredService<IKubernetes>()));
+        builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.ResultObjects>();
         builder.Services.TryAddSingleton<KubeStack.NodeAgent.Lifecycle.Common.IMigrationTargets>(sp =>
             new KubeStack.NodeAgent.Lifecycle.Common.MigrationTargets(sp.GetRequiredService<IKubernetes>()));
         // The network handlers' OVS/OVN access (ovs-vsctl, ovn-nbctl on their default sockets).
@@ -98,7 +102,7 @@ public static class AgentHost
 
         builder.Services.AddLifecycleHandlers(typeof(AgentHost).Assembly);
         builder.Services.AddSingleton(sp => HandlerRegistration.BuildRegistry(sp, testHandlers));
-        builder.Services.AddSingleton(new RequestRuntimeOptions { NodeName = options.NodeName, MaxAttempts = options.MaxAttempts });
+        builder.Services.AddSingleton(new RequestRuntimeOptions { NodeName = options.NodeName, MaxAttempts = options.MaxAttempts, CheckAdmission = true });
         builder.Services.AddSingleton<RequestProcessor>();
         builder.Services.AddSingleton(sp => new AgentController(
             catalog,

@@ -25,7 +25,8 @@ public sealed record LibvirtConnectionOptions
 /// One long-lived libvirt connection (qemu:///system on a node, test:///default in tests).
 /// <list type="bullet">
 /// <item>Keepalive (virConnectSetKeepAlive) and close detection (virConnectRegisterCloseCallback, a liveness probe,
-/// and any call failing with a connection error) lead to a reconnect with exponential backoff; the domain lifecycle
+/// and any call failing with a connection error) lead to a reconnect with exponential backoff, cut short whenever a
+/// call finds the connection lost (so a restarted libvirtd is used at the next request, not after the backoff); the domain lifecycle
 /// callback is registered again on every new connection and <see cref="Reconnected"/> fires, so consumers resync
 /// what they may have missed.</item>
 /// <item>Domain lifecycle events (VIR_DOMAIN_EVENT_ID_LIFECYCLE) arrive on libvirt's event-loop thread, where the
@@ -142,6 +143,7 @@ public sealed partial class LibvirtConnection : IDisposable
             var h = Volatile.Read(ref _handle);
             if (h is null || h.IsClosed || _closed)
             {
+                SignalReconnect(); // someone needs the connection: the reconnector tries now rather than at the end of its backoff
                 throw new LibvirtException("virConnect", VirErrorNumber.NoConnect, VirErrorDomain.None,
                     $"the connection to {Uri} is lost; reconnecting in the background, retry later");
             }
@@ -446,7 +448,16 @@ public sealed partial class LibvirtConnection : IDisposable
                     catch (LibvirtException ex)
                     {
                         LogReconnectFailed(_logger, Uri, attempt, delay.TotalMilliseconds, ex.LibvirtMessage);
-                        await Task.Delay(delay, token).ConfigureAwait(false);
+                        // the backoff grows while nobody needs the connection; a call that finds it lost (a signal) cuts the
+                        // wait short, so a daemon that is back is used at the next request's retry, not seconds later;
+                        // never more often than every ReconnectInitialDelay
+                        await Task.Delay(Options.ReconnectInitialDelay, token).ConfigureAwait(false);
+                        if (delay > Options.ReconnectInitialDelay)
+                        {
+                            await _reconnectSignal.WaitAsync(delay - Options.ReconnectInitialDelay, token).ConfigureAwait(false);
+                        }
+
+                        while (_reconnectSignal.CurrentCount > 0) await _reconnectSignal.WaitAsync(token).ConfigureAwait(false);
                         delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.ReconnectMaxDelay.Ticks));
                     }
                 }

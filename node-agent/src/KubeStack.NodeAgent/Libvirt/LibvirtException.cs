@@ -43,7 +43,11 @@ public sealed class LibvirtException : Exception
     public bool IsAlreadyExists => LibvirtErrorClassifier.IsAlreadyExists(Code);
     public bool IsInvalidArgument => LibvirtErrorClassifier.IsInvalidArgument(Code);
     public bool IsConnectionFailure => LibvirtErrorClassifier.IsConnectionFailure(Code, ErrorDomain);
-    public bool IsRetryable => LibvirtErrorClassifier.IsRetryable(Code, ErrorDomain);
+    public bool IsRetryable => LibvirtErrorClassifier.IsRetryable(Code, ErrorDomain) || IsPoolBusy;
+
+    /// <summary>virStoragePoolRefresh refused because the pool has a volume job running (another volume being built):
+    /// libvirt reports it as an internal error of the storage driver; it passes when the job ends.</summary>
+    public bool IsPoolBusy => LibvirtErrorClassifier.IsPoolBusy(Function, Code, ErrorDomain);
 
     /// <summary>Builds the exception from libvirt's thread-local last error (call right after the failing call, on the
     /// same thread), then resets it. A call that failed without setting an error still gets a truthful message.</summary>
@@ -101,6 +105,15 @@ public static class LibvirtErrorClassifier
         code is VirErrorNumber.NoConnect or VirErrorNumber.InvalidConn or VirErrorNumber.Rpc
             or VirErrorNumber.AuthUnavailable
         || (domain == VirErrorDomain.Rpc && code is VirErrorNumber.SystemError or VirErrorNumber.InternalError);
+
+    /// <summary>
+    /// <c>virStoragePoolRefresh</c> failed with an internal error of the storage driver: that is how libvirt refuses to
+    /// refresh a pool that has asynchronous jobs running (a volume being created in it right now, e.g. by a concurrent
+    /// createDisk), which passes when the job ends. Retrying is safe for the rarer internal errors of a pool scan too: they
+    /// fail again and end the request after the runtime's attempts. Decided on function, code and subsystem, not on the text.
+    /// </summary>
+    public static bool IsPoolBusy(string function, VirErrorNumber code, VirErrorDomain domain) =>
+        function == "virStoragePoolRefresh" && code == VirErrorNumber.InternalError && domain == VirErrorDomain.Storage;
 
     /// <summary>Worth retrying later unchanged: transport failures, a timed-out agent or job, a busy resource.</summary>
     public static bool IsRetryable(VirErrorNumber code, VirErrorDomain domain) =>

@@ -49,8 +49,24 @@ public sealed unsafe partial class LibvirtStoragePool : IDisposable
         return a != 0;
     }
 
-    /// <summary>One virStoragePoolRefresh call (<see cref="Refresh"/> waits out volumes libvirtd is still building).</summary>
-    private void RefreshOnce() => _conn.Check(LibvirtNative.virStoragePoolRefresh(_handle, 0), "virStoragePoolRefresh");
+    /// <summary>virStoragePoolRefresh: rescans the pool's volumes (after files changed behind libvirt). libvirt refuses to
+    /// rescan while a volume is being built in the pool (<see cref="LibvirtException.IsPoolBusy"/>; a qemu-img run of
+    /// milliseconds to a second): that is waited out, up to about 1.5 s, before the refusal is thrown.</summary>
+    public void Refresh()
+    {
+        for (var waitMs = 50; ; waitMs *= 2)
+        {
+            try
+            {
+                _conn.Check(LibvirtNative.virStoragePoolRefresh(_handle, 0), "virStoragePoolRefresh");
+                return;
+            }
+            catch (LibvirtException ex) when (ex.IsPoolBusy && waitMs <= 800)
+            {
+                Thread.Sleep(waitMs);
+            }
+        }
+    }
 
     /// <summary>virStoragePoolIsActive.</summary>
     public bool IsActive() => _conn.Check(LibvirtNative.virStoragePoolIsActive(_handle), "virStoragePoolIsActive") == 1;

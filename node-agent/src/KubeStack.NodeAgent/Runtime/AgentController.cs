@@ -17,6 +17,12 @@ public sealed class AgentControllerOptions
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Spread of each retry delay (±25 % by default), so the requests one libvirtd outage failed together do not retry
+    /// in step (docs/decisions.md `libvirtd-restart-retry`).
+    /// </summary>
+    public double RetryJitter { get; init; } = 0.25;
+
     /// <summary>Informer backoff bounds (tests shorten them).</summary>
     public TimeSpan WatchMinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan WatchMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
@@ -47,7 +53,7 @@ public sealed partial class AgentController : IDisposable
         _logger = loggerFactory.CreateLogger<AgentController>();
         _time = time ?? TimeProvider.System;
         Queue = new WorkQueue<ResourceKey>(
-            new WorkQueueOptions { Name = "node-agent", BaseDelay = options.RetryBaseDelay, MaxDelay = options.RetryMaxDelay },
+            new WorkQueueOptions { Name = "node-agent", BaseDelay = options.RetryBaseDelay, MaxDelay = options.RetryMaxDelay, Jitter = options.RetryJitter },
             _time, loggerFactory.CreateLogger<WorkQueue<ResourceKey>>());
         foreach (var kind in catalog.Kinds)
         {
@@ -64,6 +70,9 @@ public sealed partial class AgentController : IDisposable
             });
             _informers[kind.Kind] = informer;
         }
+
+        // A new request is claimed from the informer's copy (no GET on the hot path; RequestProcessor.UseCache).
+        processor.UseCache(key => _informers.TryGetValue(key.Kind, out var informer) ? informer.Get(key.Namespace, key.Name) : null);
     }
 
     public WorkQueue<ResourceKey> Queue { get; }

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using k8s;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
+using KubeStack.Contracts.Validation;
 using KubeStack.NodeAgent.Events;
 using KubeStack.NodeAgent.Status;
 using KubeStack.NodeAgent.Observability;
@@ -24,6 +26,13 @@ public sealed class RequestRuntimeOptions
     /// failed for good: stops a handler that crashes the agent from crash-looping it forever.
     /// </summary>
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Judge every new request with the admission webhook's checks (RequestValidator) before claiming it, and fail the
+    /// ones it rejects (VirtctlError, naming the fields) without running a handler: a request written while the webhook
+    /// was down must not reach the host. The agent host turns this on; in-process harnesses with model handlers leave it off.
+    /// </summary>
+    public bool CheckAdmission { get; init; }
 }
 
 /// <summary>
@@ -49,8 +58,14 @@ public sealed class RequestRuntimeOptions
 /// <para>
 /// So a request costs 3 writes (claim, status, spec), 4 for creates (finalizer first) and 2 when it fails before a
 /// handler runs. Delete operations end by removing the finalizer and deleting the object instead of steps 4–5.
-/// Events: LifecycleStarted after the claim, LifecycleSucceeded or a Warning (reason = error class) before the spec
-/// patch (after a crash between the two the outcome Event is sent again: at least once).
+/// Events: LifecycleStarted after the claim (written while the handler runs), LifecycleSucceeded or a Warning (reason =
+/// error class) after it, written while the outcome goes into status; both are written before the spec patch, so a crash
+/// never loses them, and their names are fixed per submission (<see cref="LifecycleEvents.NameOf"/>), so a rerun after
+/// a crash finds them instead of doubling them.
+/// </para>
+/// <para>
+/// Reads: a new submission is claimed from the informer's copy (<see cref="UseCache"/>), so the hot path is the three
+/// writes and no GET; everything else (resumes, deletions, records already written) starts from a GET.
 /// </para>
 /// </summary>
 public sealed partial class RequestProcessor
@@ -70,6 +85,11 @@ public sealed partial class RequestProcessor
     /// <summary>Requests this process claimed whose handler asked to be called again later (no new claim needed).</summary>
     private readonly ConcurrentDictionary<ResourceKey, long> _continuing = new();
 
+    /// <summary>Keys whose last run started from the cache and did not get its claim written: the next run reads the API.</summary>
+    private readonly ConcurrentDictionary<ResourceKey, byte> _readFresh = new();
+
+    private Func<ResourceKey, KubeStackResource?>? _cache;
+
     public RequestProcessor(IObjectApi api, HandlerRegistry registry, LifecycleCatalog catalog, LifecycleEvents events,
         RequestRuntimeOptions options, ILogger<RequestProcessor> logger, ICrashInjector? crash = null, TimeProvider? time = null)
     {
@@ -85,14 +105,24 @@ public sealed partial class RequestProcessor
 
     private string Node => _options.NodeName;
 
+    /// <summary>
+    /// Lets a run start from the informer's copy of the object instead of a GET, for the one case on the hot path: a new
+    /// submission to claim. The claim is a status write conditional on that copy's resourceVersion and re-decided on the
+    /// latest object after a 409, so a stale copy costs a round trip, never a wrong claim; every other case reads the API.
+    /// </summary>
+    public void UseCache(Func<ResourceKey, KubeStackResource?> lookup) => _cache = lookup ?? throw new ArgumentNullException(nameof(lookup));
+
     /// <summary>Processes the object behind <paramref name="key"/>: request, deletion, or nothing.</summary>
     public async Task<WorkResult> ProcessAsync(ResourceKey key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var obj = await _api.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        var obj = NewSubmissionFromCache(key);
+        var fromCache = obj is not null;
+        obj ??= await _api.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (obj is null)
         {
             _continuing.TryRemove(key, out _);
+            _readFresh.TryRemove(key, out _);
             return WorkResult.Done;
         }
 
@@ -134,15 +164,68 @@ public sealed partial class RequestProcessor
         activity?.SetTag("kubestack.node", Node);
         activity?.SetTag("kubestack.event_id", RequestRecords.EventIdOf(obj));
         activity?.SetTag("kubestack.generation", obj.Metadata.Generation);
-        var result = await ProcessRequestAsync(key, obj, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("kubestack.from_cache", fromCache);
+        var result = await ProcessRequestAsync(key, obj, fromCache, cancellationToken).ConfigureAwait(false);
         activity?.SetTag("kubestack.result", result.Kind.ToString());
         return result;
+    }
+
+    /// <summary>
+    /// What the validating webhook would say about the request (<see cref="RequestValidator"/>), as one message naming the
+    /// broken fields and rules (at most three; secrets are never quoted by the validator); null when it is valid.
+    /// </summary>
+    private string? Inadmissible(KubeStackResource obj, ResourceKey key, JsonObject lifecycle)
+    {
+        var spec = new JsonObject { ["lifecycle"] = lifecycle.DeepClone() };
+        if (obj.Spec.NodeName is { } nodeName)
+        {
+            spec["nodeName"] = nodeName;
+        }
+
+        var errors = RequestValidator.Validate(obj.Kind, key.Name, spec, _catalog);
+        if (errors.Count == 0)
+        {
+            return null;
+        }
+
+        var more = errors.Count > 3 ? $" ({errors.Count - 3} more problems not shown.)" : "";
+        return $"Refused on node {Node} before touching the host (the request did not pass admission; was the webhook down?): " +
+               string.Join(" ", errors.Take(3).Select(e => e.Message)) + more;
+    }
+
+    /// <summary>
+    /// A copy of the cached object when it carries a new submission for this node that goes straight to its claim (one
+    /// implemented operation with an object of parameters, no record of this generation, not being deleted, no finalizer
+    /// to add first) and the key's last run did not end in doubt; else null (read the API).
+    /// </summary>
+    private KubeStackResource? NewSubmissionFromCache(ResourceKey key)
+    {
+        if (_cache is null || _readFresh.ContainsKey(key) || _cache(key) is not { } cached)
+        {
+            return null;
+        }
+
+        if (!IsMine(cached) || cached.Metadata.DeletionTimestamp is not null || cached.Spec.Lifecycle is not { Count: 1 } lifecycle
+            || cached.Status?.Lifecycle?.Generation == cached.Metadata.Generation)
+        {
+            return null;
+        }
+
+        var (opKey, parameters) = lifecycle.First();
+        if (parameters is not (JsonObject or null) || _catalog.Find(cached.Kind, opKey) is not { } operation || _registry.Find(cached.Kind, opKey) is null
+            || (operation.Effect == OperationEffect.Create && !HasFinalizer(cached)))
+        {
+            return null;
+        }
+
+        _readFresh[key] = 0; // until the claim is written
+        return KubernetesJson.Deserialize<KubeStackResource>(KubernetesJson.Serialize(cached));
     }
 
     private bool IsMine(KubeStackResource obj) =>
         obj.Metadata.Labels?.TryGetValue(Labels.Host, out var host) == true && host == Node;
 
-    private async Task<WorkResult> ProcessRequestAsync(ResourceKey key, KubeStackResource obj, CancellationToken ct)
+    private async Task<WorkResult> ProcessRequestAsync(ResourceKey key, KubeStackResource obj, bool fromCache, CancellationToken ct)
     {
         var lifecycle = obj.Spec.Lifecycle!;
         var generation = obj.Metadata.Generation ?? 0;
@@ -181,6 +264,14 @@ public sealed partial class RequestProcessor
                 $"spec.lifecycle.{opKey} must be an object of parameters, not a {parametersNode.GetValueKind()}."), ct).ConfigureAwait(false);
         }
 
+        // Admission again (the webhook's checks, pure): a request written while the webhook was down, or past an older
+        // CRD schema, must not reach the host. A resumed attempt of a request this agent already claimed is not re-judged.
+        if (_options.CheckAdmission && !(sameSubmission && record!.Phase == RequestPhase.Running) && Inadmissible(obj, key, lifecycle) is { } refusal)
+        {
+            return await CompleteAsync(key, obj, request, operation, lifecycle, RequestOutcome.Failure(ErrorClasses.VirtctlError, refusal), ct)
+                .ConfigureAwait(false);
+        }
+
         var handler = _registry.Find(obj.Kind, opKey);
         if (handler is null)
         {
@@ -193,6 +284,7 @@ public sealed partial class RequestProcessor
         _continuing.TryRemove(key, out _);
 
         KubeStackResource claimed;
+        var startedEvent = Task.CompletedTask;
         if (continuing)
         {
             claimed = obj;
@@ -201,9 +293,10 @@ public sealed partial class RequestProcessor
         {
             if (sameSubmission && record!.Phase == RequestPhase.Running && record.Attempts >= _options.MaxAttempts)
             {
-                return await CompleteAsync(key, obj, request, operation, lifecycle, RequestOutcome.Failure(ErrorClasses.Exception,
+                return await CompleteAsync(key, obj, request, operation, lifecycle, FailedCreate.GaveUp(operation, parametersNode,
+                    RequestOutcome.Failure(ErrorClasses.Exception,
                     $"{opKey} was started {record.Attempts} times on node {Node} without finishing; giving up. " +
-                    "Check the agent's log for crashes or errors, then submit the request again."), ct).ConfigureAwait(false);
+                    "Check the agent's log for crashes or errors, then submit the request again.")), ct).ConfigureAwait(false);
             }
 
             if (operation.Effect == OperationEffect.Create && !HasFinalizer(obj))
@@ -213,10 +306,19 @@ public sealed partial class RequestProcessor
             }
 
             var now = _time.GetUtcNow();
+            var decidedOn = obj;
             var update = await _api.UpdateStatusAsync(key, latest =>
             {
                 // Claim only the request we decided on: a newer spec or a deletion is handled by the next run.
                 if (latest.Metadata.Generation != generation || latest.Spec.LifecycleKey != opKey || latest.Metadata.DeletionTimestamp is not null)
+                {
+                    return false;
+                }
+
+                // Decided on the cache, the latest object says more (a record of this submission, another node): the
+                // next run decides again from the API.
+                if (fromCache && !ReferenceEquals(latest, decidedOn)
+                    && (RequestRecords.IsSameSubmission(latest.Status?.Lifecycle, request) || !IsMine(latest)))
                 {
                     return false;
                 }
@@ -235,9 +337,12 @@ public sealed partial class RequestProcessor
             }
 
             claimed = update.Object;
+            _readFresh.TryRemove(key, out _);
             LogClaimed(key, opKey, claimed.Status!.Lifecycle!.Attempts, generation);
             _crash.At(CrashPoints.AfterClaim);
-            await _events.StartedAsync(claimed, request, claimed.Status.Lifecycle.Attempts, ct).ConfigureAwait(false);
+            // The Started Event is written while the handler works; it is awaited before the outcome Event (order) and
+            // before this run ends.
+            startedEvent = _events.StartedAsync(claimed, request, claimed.Status.Lifecycle.Attempts, ct);
         }
 
         var attempt = Math.Max(1, claimed.Status?.Lifecycle?.Attempts ?? 1);
@@ -275,12 +380,20 @@ public sealed partial class RequestProcessor
         switch (result)
         {
             case HandlerResult.Requeue requeue:
+                await startedEvent.ConfigureAwait(false);
                 _continuing[key] = generation;
                 LogRequeue(key, opKey, requeue.Delay, requeue.Message);
                 return WorkResult.After(requeue.Delay);
             case HandlerResult.Failure { Retryable: true } failure when attempt < _options.MaxAttempts:
+                await startedEvent.ConfigureAwait(false);
                 LogRetryableFailure(key, opKey, attempt, failure.ErrorClass, failure.Message);
                 return WorkResult.Retry;
+            case HandlerResult.Failure { Retryable: true } failure:
+                // The budget is spent: an earlier attempt may have made the effect before its reply was lost.
+                outcome = FailedCreate.GaveUp(operation, parametersNode, RequestOutcome.Failure(failure.ErrorClass,
+                    $"{failure.Message} {opKey} failed after {attempt} attempt{(attempt == 1 ? string.Empty : "s")} on node {Node}; the agent gave up. " +
+                    "Fix the cause (see the message and the agent's log), then submit the request again."));
+                break;
             case HandlerResult.Failure failure:
                 outcome = RequestOutcome.Failure(failure.ErrorClass, failure.Message);
                 break;
@@ -293,10 +406,11 @@ public sealed partial class RequestProcessor
 
         if (operation.Effect == OperationEffect.Delete && outcome.Succeeded)
         {
+            await startedEvent.ConfigureAwait(false);
             return await CompleteDeleteAsync(key, claimed, request, outcome, ct).ConfigureAwait(false);
         }
 
-        return await CompleteAsync(key, claimed, request, operation, lifecycle, outcome, ct).ConfigureAwait(false);
+        return await CompleteAsync(key, claimed, request, operation, lifecycle, outcome, ct, startedEvent).ConfigureAwait(false);
     }
 
     private RequestOutcome SuccessOutcome(ResourceKey key, string opKey, HandlerResult.Success success)
@@ -314,13 +428,22 @@ public sealed partial class RequestProcessor
         return RequestOutcome.Success(message, view, success.PowerState, success.ExtraSpec) with { MovedToNode = success.MovedToNode };
     }
 
-    /// <summary>Steps 4 and 5: outcome into status, outcome Event, then the spec patch.</summary>
+    /// <summary>
+    /// Steps 4 and 5: outcome into status, outcome Event, then the spec patch. After a claim (<paramref name="startedEvent"/>
+    /// given) the outcome Event is written while the status write is in flight, after the Started Event; both Events are
+    /// written before the spec patch ends the request, so a crash never loses them (their fixed names keep a rerun from
+    /// doubling them).
+    /// </summary>
     private async Task<WorkResult> CompleteAsync(ResourceKey key, KubeStackResource obj, RequestIdentity request, OperationSpec? operation,
-        JsonObject ranLifecycle, RequestOutcome outcome, CancellationToken ct)
+        JsonObject ranLifecycle, RequestOutcome outcome, CancellationToken ct, Task? startedEvent = null)
     {
         using var write = ActivitySource.StartActivity("status write");
         var now = _time.GetUtcNow();
         var uid = obj.Metadata.Uid;
+        var claim = obj.Status?.Lifecycle;
+        var outcomeEvent = startedEvent is not null && RequestRecords.IsSameSubmission(claim, request) && claim!.Phase == RequestPhase.Running
+            ? OutcomeEventAfterAsync(startedEvent, obj, request, outcome, Duration(claim, now), ct)
+            : null;
         var update = await _api.UpdateStatusAsync(key, latest =>
         {
             if (latest.Metadata.Uid != uid)
@@ -333,6 +456,7 @@ public sealed partial class RequestProcessor
         }, obj, ct).ConfigureAwait(false);
         if (update.Object is null || !update.Written)
         {
+            await (outcomeEvent ?? startedEvent ?? Task.CompletedTask).ConfigureAwait(false);
             LogObjectGone(key, request.Key);
             return WorkResult.Done;
         }
@@ -340,9 +464,21 @@ public sealed partial class RequestProcessor
         LogOutcome(key, request.Key, outcome.Succeeded ? RequestPhase.Succeeded : RequestPhase.Failed, outcome.Reason, outcome.Message);
         AgentMetrics.RequestFinished(key.Kind, request.Key, outcome.Succeeded, outcome.Reason, Duration(update.Object.Status?.Lifecycle));
         _crash.At(CrashPoints.AfterStatus);
-        await _events.OutcomeAsync(update.Object, request, outcome, Duration(update.Object.Status?.Lifecycle), ct).ConfigureAwait(false);
+        await (outcomeEvent ?? OutcomeEventAfterAsync(startedEvent, update.Object, request, outcome, Duration(update.Object.Status?.Lifecycle), ct))
+            .ConfigureAwait(false);
         await FinishSpecAsync(key, update.Object, request, operation, ranLifecycle, outcome, ct).ConfigureAwait(false);
         return WorkResult.Done;
+    }
+
+    private async Task OutcomeEventAfterAsync(Task? startedEvent, KubeStackResource obj, RequestIdentity request, RequestOutcome outcome,
+        TimeSpan? duration, CancellationToken ct)
+    {
+        if (startedEvent is not null)
+        {
+            await startedEvent.ConfigureAwait(false);
+        }
+
+        await _events.OutcomeAsync(obj, request, outcome, duration, ct).ConfigureAwait(false);
     }
 
     /// <summary>After a restart: the record says the request ended, spec still carries it. Write the seed view, remove it.</summary>
@@ -443,15 +579,21 @@ public sealed partial class RequestProcessor
         return JsonNode.DeepEquals(current.Spec.Lifecycle, ranLifecycle) && RequestRecords.EventIdOf(current) == request.EventId;
     }
 
-    /// <summary>A delete operation succeeded: Event, drop our finalizer, delete the object.</summary>
+    /// <summary>
+    /// A delete operation succeeded: Event, drop our finalizer, delete the object. The Event is written while the
+    /// finalizer patch is in flight and is in place before the object is deleted (its name is fixed per submission, so a
+    /// rerun after a crash does not double it).
+    /// </summary>
     private async Task<WorkResult> CompleteDeleteAsync(ResourceKey key, KubeStackResource obj, RequestIdentity request, RequestOutcome outcome,
         CancellationToken ct)
     {
         using var write = ActivitySource.StartActivity("status write");
         LogOutcome(key, request.Key, RequestPhase.Succeeded, outcome.Reason, outcome.Message);
         AgentMetrics.RequestFinished(key.Kind, request.Key, true, null, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()));
-        await _events.OutcomeAsync(obj, request, outcome, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()), ct).ConfigureAwait(false);
-        if (!await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false))
+        var outcomeEvent = _events.OutcomeAsync(obj, request, outcome, Duration(obj.Status?.Lifecycle, _time.GetUtcNow()), ct);
+        var finalizerRemoved = await RemoveFinalizerAsync(key, obj, ct).ConfigureAwait(false);
+        await outcomeEvent.ConfigureAwait(false);
+        if (!finalizerRemoved)
         {
             return WorkResult.Done;
         }

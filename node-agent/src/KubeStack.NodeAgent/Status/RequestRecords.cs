@@ -21,6 +21,9 @@ public sealed record RequestOutcome(bool Succeeded, string Reason, string Messag
     /// <summary>The node that owns the object after a successful migration (see HandlerResult.Success.MovedToNode).</summary>
     public string? MovedToNode { get; init; }
 
+    /// <summary>Annotations the outcome's spec patch sets on the object (e.g. <see cref="FailedCreate.PoolAnnotation"/>).</summary>
+    public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+
     public static RequestOutcome Success(string message, JsonNode? view = null, string? powerState = null, JsonObject? extraSpec = null) =>
         new(true, SucceededReason, message, view, powerState, extraSpec);
 

@@ -112,6 +112,17 @@ public static class SeedView
             // the object now belongs to the target node's agent (it serves objects labelled host=<node>)
             ((JsonObject)patch["metadata"]!)["labels"] = new JsonObject { [Labels.Host] = movedTo };
         }
+        if (outcome.Annotations is { Count: > 0 } annotations)
+        {
+            var set = new JsonObject();
+            foreach (var (name, value) in annotations)
+            {
+                set[name] = value;
+            }
+
+            ((JsonObject)patch["metadata"]!)["annotations"] = set;
+        }
+
         if (JsonMergePatch.CreateDiff(before, after) is { } specDiff)
         {
             patch["spec"] = specDiff;

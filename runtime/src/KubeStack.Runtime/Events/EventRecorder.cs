@@ -18,6 +18,14 @@ public static class EventTypes
 public interface IEventRecorder
 {
     Task RecordAsync(IKubernetesObject<V1ObjectMeta> involved, string type, string reason, string message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records an Event under a name the caller derives from what it reports (e.g. one request's outcome), so that
+    /// recording it again (after a crash and restart) finds it and writes nothing: the Event exists once. Not aggregated.
+    /// Recorders without named Events record it as <see cref="RecordAsync"/> does.
+    /// </summary>
+    Task RecordOnceAsync(IKubernetesObject<V1ObjectMeta> involved, string name, string type, string reason, string message,
+        CancellationToken cancellationToken) => RecordAsync(involved, type, reason, message, cancellationToken);
 }
 
 /// <summary>
@@ -91,28 +99,7 @@ public sealed class EventRecorder : IEventRecorder
                 }
             }
 
-            var evt = new Corev1Event
-            {
-                Metadata = new V1ObjectMeta { Name = EventName(involved, now), NamespaceProperty = ns },
-                InvolvedObject = new V1ObjectReference
-                {
-                    ApiVersion = involved.ApiVersion,
-                    Kind = involved.Kind,
-                    Name = involved.Metadata?.Name,
-                    NamespaceProperty = involved.Metadata?.NamespaceProperty,
-                    Uid = involved.Metadata?.Uid,
-                    ResourceVersion = involved.Metadata?.ResourceVersion,
-                },
-                Type = type,
-                Reason = reason,
-                Message = text,
-                Count = 1,
-                FirstTimestamp = now,
-                LastTimestamp = now,
-                Source = new V1EventSource { Component = _component, Host = _instance },
-                ReportingComponent = _component,
-                ReportingInstance = _instance,
-            };
+            var evt = NewEvent(involved, EventName(involved, now), ns, type, reason, text, now);
             var created = await _client.CoreV1.CreateNamespacedEventAsync(evt, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
             Remember(key, new Seen(created.Metadata.Name, 1, now));
         }
@@ -125,6 +112,56 @@ public sealed class EventRecorder : IEventRecorder
             _logger.LogWarning(ex, "Could not record {Type} event {Reason} for {Object}.", type, reason, ObjectRefText(involved));
         }
     }
+
+    public async Task RecordOnceAsync(IKubernetesObject<V1ObjectMeta> involved, string name, string type, string reason, string message,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(involved);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var ns = involved.Metadata?.NamespaceProperty ?? "default";
+        var text = message.Length > MaxMessageLength ? message[..(MaxMessageLength - 3)] + "..." : message;
+        try
+        {
+            var evt = NewEvent(involved, name, ns, type, reason, text, _time.GetUtcNow().UtcDateTime);
+            await _client.CoreV1.CreateNamespacedEventAsync(evt, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (ex.Response?.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // AlreadyExists: an earlier run (before a crash) recorded this very Event.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Could not record {Type} event {Reason} for {Object}.", type, reason, ObjectRefText(involved));
+        }
+    }
+
+    private Corev1Event NewEvent(IKubernetesObject<V1ObjectMeta> involved, string name, string ns, string type, string reason, string text,
+        DateTime now) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+            InvolvedObject = new V1ObjectReference
+            {
+                ApiVersion = involved.ApiVersion,
+                Kind = involved.Kind,
+                Name = involved.Metadata?.Name,
+                NamespaceProperty = involved.Metadata?.NamespaceProperty,
+                Uid = involved.Metadata?.Uid,
+                ResourceVersion = involved.Metadata?.ResourceVersion,
+            },
+            Type = type,
+            Reason = reason,
+            Message = text,
+            Count = 1,
+            FirstTimestamp = now,
+            LastTimestamp = now,
+            Source = new V1EventSource { Component = _component, Host = _instance },
+            ReportingComponent = _component,
+            ReportingInstance = _instance,
+        };
 
     private void Remember((string, string, string, string) key, Seen seen)
     {

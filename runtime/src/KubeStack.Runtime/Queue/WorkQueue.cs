@@ -137,7 +137,7 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
         {
             var failures = _failures.GetValueOrDefault(key);
             _failures[key] = failures + 1;
-            delay = _options.Backoff(failures);
+            delay = _options.JitteredBackoff(failures, _options.Jitter > 0 ? Random.Shared.NextDouble() : 0.5);
         }
 
         QueueMetrics.Retries.Add(1, _queueTag);
@@ -383,11 +383,26 @@ public sealed class WorkQueueOptions
     /// <summary>Upper bound of the backoff.</summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Spread of the backoff as a fraction of the step (0 = none, at most 1): a step d becomes a delay drawn uniformly
+    /// from [d·(1−Jitter), d·(1+Jitter)), capped at <see cref="MaxDelay"/>, so keys that one outage failed together do not
+    /// retry together.
+    /// </summary>
+    public double Jitter { get; init; }
+
     /// <summary>The delay after the (<paramref name="failures"/>+1)-th consecutive failure: base·2^failures, capped.</summary>
-    public TimeSpan Backoff(int failures)
+    public TimeSpan Backoff(int failures) => JitteredBackoff(failures, 0.5);
+
+    /// <summary>
+    /// The delay after the (<paramref name="failures"/>+1)-th consecutive failure: the step base·2^failures scaled by
+    /// 1 + <see cref="Jitter"/>·(2·<paramref name="unit"/> − 1), capped at <see cref="MaxDelay"/>. <paramref name="unit"/>
+    /// is a uniform random number in [0, 1) (0.5 gives the step itself).
+    /// </summary>
+    public TimeSpan JitteredBackoff(int failures, double unit)
     {
-        var exponent = Math.Min(failures, 30);
-        var ticks = BaseDelay.Ticks * Math.Pow(2, exponent);
+        var exponent = Math.Min(Math.Max(failures, 0), 30);
+        var scale = 1 + (Jitter * ((2 * Math.Clamp(unit, 0, 1)) - 1));
+        var ticks = BaseDelay.Ticks * Math.Pow(2, exponent) * scale;
         return ticks >= MaxDelay.Ticks ? MaxDelay : TimeSpan.FromTicks((long)ticks);
     }
 
@@ -396,6 +411,11 @@ public sealed class WorkQueueOptions
         if (BaseDelay <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(BaseDelay), BaseDelay, "WorkQueueOptions.BaseDelay must be positive.");
+        }
+
+        if (Jitter is < 0 or > 1 || double.IsNaN(Jitter))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Jitter), Jitter, "WorkQueueOptions.Jitter must be between 0 and 1.");
         }
 
         if (MaxDelay < BaseDelay)

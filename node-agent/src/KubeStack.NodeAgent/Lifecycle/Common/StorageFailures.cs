@@ -17,9 +17,9 @@ public static class StorageFailures
     public static HandlerResult Libvirt(LibvirtException ex, string what, string node)
     {
         ArgumentNullException.ThrowIfNull(ex);
-        var retry = ex.IsRetryable ? " The agent retries it." : string.Empty;
+        // Whether it is retried, and how often it was tried when it finally fails, the runtime says (RequestProcessor).
         return HandlerResult.Failed(ErrorClasses.LibvirtError,
-            $"{what} failed on node {node}: libvirt says: {ex.LibvirtMessage} ({ex.Function}, error {ex.Code}).{retry}", ex.IsRetryable);
+            $"{what} failed on node {node}: libvirt says: {ex.LibvirtMessage} ({ex.Function}, error {ex.Code}).", ex.IsRetryable);
     }
 
     public static HandlerResult UnsafePath(UnsafePathException ex, string parameter, string operation, string node)

@@ -21,6 +21,26 @@ public static class StorageParameters
         Optional(parameters, key) ?? throw new RequestParameterException(key,
             $"{operation}.{key} is required and missing.");
 
+    /// <summary>
+    /// A required path parameter resolved with <see cref="SafePath"/> (every symbolic link followed, inside the allowed
+    /// roots); a refused path fails the request naming the parameter.
+    /// </summary>
+    public static string RequiredPath(JsonObject parameters, string key, string operation, IReadOnlyList<string>? roots = null) =>
+        ResolvePath(Required(parameters, key, operation), key, operation, roots);
+
+    /// <summary><see cref="SafePath.Resolve"/> of a user path; a refusal is a <see cref="RequestParameterException"/> naming <paramref name="key"/>.</summary>
+    public static string ResolvePath(string path, string key, string operation, IReadOnlyList<string>? roots = null)
+    {
+        try
+        {
+            return SafePath.Resolve(path, roots);
+        }
+        catch (UnsafePathException ex)
+        {
+            throw new RequestParameterException(key, $"{operation}.{key} is refused: {ex.Message} Use a path inside the allowed directories.");
+        }
+    }
+
     /// <summary>A string parameter, or null when absent or empty.</summary>
     public static string? Optional(JsonObject parameters, string key)
     {

@@ -151,6 +151,7 @@ public sealed class CloneVMHandler(VmHost host, QemuImg qemuImg) : ILifecycleHan
 
         VmDiskCopies.RefreshPoolsOf(connection, targets.Select(t => Path.GetDirectoryName(t)!));
         var what = preserve ? $"on the existing file(s) {string.Join(", ", targets)}" : $"with {made.Count} full disk copy(ies) ({string.Join(", ", made)})";
-        return VmHost.Succeeded(source, $"VM {name} was cloned to {clone} (UUID {uuid}) on node {node} {what}; the clone is shut off.");
+        return VmHost.Succeeded(source, $"VM {name} was cloned to {clone} (UUID {uuid}) on node {node} {what}; the clone is shut off." +
+            ResultObjects.ApplyHint(Kinds.VirtualMachine, clone, node, " and no lifecycle request (the VM resync adopts the domain)"));
     }
 }

@@ -113,6 +113,8 @@ public sealed class ConvertVMToImageHandler(VmHost host, QemuImg qemuImg) : ILif
     private static HandlerResult Converted(string name, string pool, string node, int disks, string when) =>
         HandlerResult.Succeeded(
             message: $"VM {name} on node {node} was converted into VM image {name} in pool {pool} ({when}): {disks} disk(s) copied, template " +
-                     $"{VmImageStore.TemplateName(name)}; the domain was undefined and the VM's own disk files were kept.",
+                     $"{VmImageStore.TemplateName(name)}; the domain was undefined and the VM's own disk files were kept." +
+                     ResultObjects.ApplyHint(Kinds.VirtualMachineImage, name, node,
+                         $" whose createImage names the image's own disk (disk=<directory of pool {pool}>/{name}.vda, targetPool={pool}): that registers this image without copying it"),
             extraSpec: new JsonObject { ["domain"] = null, ["powerstate"] = null });
 }

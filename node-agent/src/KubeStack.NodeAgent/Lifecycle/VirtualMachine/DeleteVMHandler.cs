@@ -13,7 +13,8 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 /// the object. Flags: <c>snapshots_metadata</c> (else a VM with snapshots is refused before anything changes),
 /// <c>nvram</c>. Disks are kept unless <c>remove_all_storage=true</c> (every file disk of the VM) or <c>storage</c>
 /// (targets or paths of the VM's disks, like <c>virsh undefine --storage</c>) says otherwise; the disk files are
-/// deleted before the domain is undefined, so a crash in between is finished by the resumed attempt.
+/// deleted before the domain is undefined, so a crash in between is finished by the resumed attempt; so are the VM's
+/// OVN ports and the Open vSwitch QoS/Queue rows libvirt left for its OVS NICs (<see cref="Common.OvsNicQos"/>).
 /// </summary>
 public sealed class DeleteVMHandler(VmHost host) : ILifecycleHandler
 {
@@ -107,17 +108,21 @@ public sealed class DeleteVMHandler(VmHost host) : ILifecycleHandler
                 flags |= DomainUndefineFlags.Nvram;
             }
 
-            // l3bridge NICs: their OVN logical ports (and ACL/QoS rules) go with the VM; no OVN call without them
-            var ports = new Common.OvnVmPorts().RemoveDomainPorts(context.Name, domain.GetXmlDesc(DomainXmlFlags.None));
+            // l3bridge NICs: their OVN logical ports (and ACL/QoS rules) go with the VM; no OVN call without them.
+            // OVS NICs with a bandwidth limit: the QoS/Queue rows libvirt left behind go too (before the undefine, so a
+            // resumed attempt still knows the domain's UUID)
+            var xml = domain.GetXmlDesc(DomainXmlFlags.None);
+            var ports = new Common.OvnVmPorts().RemoveDomainPorts(context.Name, xml);
+            var qos = new Common.OvsNicQos().RemoveLeftovers(domain.Uuid, xml);
             domain.Undefine(flags);
             var removed = toDelete.Count == 0 ? "its disks were kept" : $"{toDelete.Distinct(StringComparer.Ordinal).Count()} disk file(s) were deleted";
             return Task.FromResult(HandlerResult.Succeeded(message: $"VM {context.Name} was deleted from node {context.NodeName}; {removed}" +
-                (ports.Count > 0 ? $"; its OVN port(s) {string.Join(", ", ports)} were removed." : ".")));
+                (ports.Count > 0 ? $"; its OVN port(s) {string.Join(", ", ports)} were removed." : ".") + qos.Describe()));
         }
         catch (KubeStack.NodeAgent.HostTools.HostToolException ex)
         {
             return Task.FromResult(HandlerResult.Failed(ErrorClasses.Exception,
-                $"Removing the OVN ports of VM {context.Name} on node {context.NodeName} failed: {ex.Message}; the VM was not deleted.", retryable: true));
+                $"Removing the OVN ports or Open vSwitch QoS rows of VM {context.Name} on node {context.NodeName} failed: {ex.Message}; the VM was not deleted.", retryable: true));
         }
         catch (LibvirtException ex)
         {

@@ -32,6 +32,11 @@ public sealed class RestoreVMHandler(LibvirtHost libvirt, QemuImg qemuImg, ICras
             var newName = StorageParameters.Optional(p, "newname");
             var target = StorageParameters.Optional(p, "target");
             var message = await _steps.RestoreVmAsync(context.Name, pool, version, all, newName, target, context, cancellationToken).ConfigureAwait(false);
+            if (newName is not null && newName != context.Name)
+            {
+                message += ResultObjects.ApplyHint(Kinds.VirtualMachine, newName, context.NodeName, " and no lifecycle request (the VM resync adopts the domain)");
+            }
+
             using var domain = libvirt.Connection.TryLookupDomainByName(context.Name);
             return domain is null ? HandlerResult.Succeeded(message: message) : VmHost.Succeeded(domain, message);
         });

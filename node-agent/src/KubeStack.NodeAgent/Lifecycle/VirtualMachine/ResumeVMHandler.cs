@@ -16,7 +16,7 @@ public sealed class ResumeVMHandler(VmHost host) : ILifecycleHandler
             if (state == DomainState.Paused)
             {
                 domain.Resume();
-                return VmHost.Succeeded(domain, $"VM {context.Name} was resumed on node {context.NodeName}.");
+                return VmHost.Succeeded(domain, DomainState.Running, $"VM {context.Name} was resumed on node {context.NodeName}.");
             }
 
             if (PowerStates.IsRunning(state) && VmPowerOperation.IsResumed(context))

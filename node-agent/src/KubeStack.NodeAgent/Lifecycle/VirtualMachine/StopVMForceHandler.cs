@@ -21,6 +21,6 @@ public sealed class StopVMForceHandler(VmHost host) : ILifecycleHandler
             }
 
             domain.Destroy();
-            return VmHost.Succeeded(domain, $"VM {context.Name} was powered off (forced) on node {context.NodeName}.");
+            return VmHost.Succeeded(domain, DomainState.Shutoff, $"VM {context.Name} was powered off (forced) on node {context.NodeName}.");
         });
 }

@@ -16,7 +16,7 @@ public sealed class SuspendVMHandler(VmHost host) : ILifecycleHandler
             if (PowerStates.IsRunning(state))
             {
                 domain.Suspend();
-                return VmHost.Succeeded(domain, $"VM {context.Name} was suspended on node {context.NodeName}.");
+                return VmHost.Succeeded(domain, DomainState.Paused, $"VM {context.Name} was suspended on node {context.NodeName}.");
             }
 
             if (state == DomainState.Paused && VmPowerOperation.IsResumed(context))

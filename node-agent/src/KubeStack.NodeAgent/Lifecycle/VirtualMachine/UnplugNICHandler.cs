@@ -10,8 +10,9 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachine;
 
 /// <summary>
 /// unplugNIC: detaches the NIC with <c>mac</c> live and/or persistently (a live detach waits, bounded, until the guest
-/// released it). <c>type</c> must match the NIC (bridge: a Linux bridge NIC; l2bridge/l3bridge: an OVS NIC). For l3bridge the OVN logical switch port (and the ACL/QoS rows KubeStack attached to it) is removed
-/// once the NIC is gone from both the running domain and the definition. A MAC absent everywhere asked is an error,
+/// released it). <c>type</c> must match the NIC (bridge: a Linux bridge NIC; l2bridge/l3bridge: an OVS NIC). For l3bridge the OVN logical switch port (and the ACL/QoS rows KubeStack attached to it, with setQoS's linux-htb row on the OVS port) is removed
+/// once the NIC is gone from both the running domain and the definition. For OVS NICs the QoS/Queue rows libvirt made
+/// for a bandwidth limit and left behind with the removed port are deleted (<see cref="OvsNicQos"/>). A MAC absent everywhere asked is an error,
 /// success for a resumed attempt.
 /// </summary>
 public sealed class UnplugNICHandler(VmHost host, NetworkHost network) : ILifecycleHandler
@@ -75,9 +76,19 @@ public sealed class UnplugNICHandler(VmHost host, NetworkHost network) : ILifecy
         if (type == "l3bridge" && interfaceId is not null && !stillUsed)
         {
             var failed = await VmDeviceParameters.NetworkStepAsync(ctx, $"remove the OVN port {interfaceId}", () =>
-                new OvnVmPorts(network.Ovn).RemovePortAsync(interfaceId, ct)).ConfigureAwait(false);
+                new OvnVmPorts(network.Ovn, network.Ovs).RemovePortAsync(interfaceId, ct)).ConfigureAwait(false);
             if (failed is not null) return failed;
             message += $" Its OVN logical port {interfaceId} was removed.";
+        }
+
+        if (type != "bridge")
+        {
+            // libvirt removes the tap's OVS port but leaves the QoS/Queue rows of a <bandwidth> limit behind
+            var removed = OvsNicQos.Removed.None;
+            var failed = await VmDeviceParameters.NetworkStepAsync(ctx, "remove the Open vSwitch QoS rows of the NIC", async () =>
+                removed = await new OvsNicQos(network.Ovs).RemoveLeftoversAsync(domain.Uuid, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            if (failed is not null) return failed;
+            message += removed.Describe();
         }
 
         return VmHost.Succeeded(domain, message);

@@ -84,6 +84,18 @@ public sealed class VmHost
         return HandlerResult.Succeeded(observed.View, observed.PowerState, message);
     }
 
+    /// <summary>
+    /// Success after a call whose return fixes the state (virDomainSuspend → paused, virDomainResume → running,
+    /// virDomainDestroy → shut off): spec.domain read from the domain now, the power state from <paramref name="state"/>
+    /// (saves a virDomainGetState round trip).
+    /// </summary>
+    public static HandlerResult Succeeded(LibvirtDomain domain, DomainState state, string message)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        var view = LibvirtXmlJson.ToJson(domain.GetXmlDesc(DomainXmlFlags.None), LibvirtDocument.Domain);
+        return HandlerResult.Succeeded(view, PowerStates.Of(state), message);
+    }
+
     /// <summary>libvirt refused: LibvirtError with libvirt's words; retryable when the connection failed.</summary>
     public static HandlerResult LibvirtFailed(LibvirtException ex, string what, RequestContext ctx)
     {

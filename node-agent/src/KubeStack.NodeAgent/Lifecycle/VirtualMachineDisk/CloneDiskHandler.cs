@@ -14,9 +14,12 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineDisk;
 /// directory and renamed into place only when complete, so an interrupted clone never leaves a file that looks like a
 /// disk; a stale temporary file from an interrupted attempt is removed first. A volume named <c>newname</c> that already
 /// exists is success on a resumed attempt when it has the source's size and format, otherwise an error. Offline only: a
-/// source disk a running VM uses is refused (VirtctlError naming the VM). The result view is the source disk's.
+/// source disk a running VM uses is refused (VirtctlError naming the VM). The result view is the source disk's. With
+/// <see cref="ResultObjects"/> (the agent has them) the clone gets a VirtualMachineDisk object <c>newname</c> of its own
+/// in the request's namespace once it is complete (spec.volume = the clone's view, label host, the host-cleanup
+/// finalizer, no request; docs/decisions.md <c>result-objects</c>); a name another object holds is refused before copying.
 /// </summary>
-public sealed class CloneDiskHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILifecycleHandler
+public sealed class CloneDiskHandler(LibvirtHost libvirt, QemuImg qemuImg, ResultObjects? results = null) : ILifecycleHandler
 {
     public string Kind => Kinds.VirtualMachineDisk;
     public string Key => "cloneDisk";
@@ -49,6 +52,11 @@ public sealed class CloneDiskHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILi
             throw new RequestParameterException("newname", $"{Key}.newname must differ from the disk's own name {context.Name}.");
         }
 
+        if (results is not null && await results.ConflictAsync(context, Kinds.VirtualMachineDisk, newName, ct).ConfigureAwait(false) is { } taken)
+        {
+            throw new StorageRefusedException(ErrorClasses.LibvirtError, $"{Key} of disk {context.Name} refused on node {node}: {taken}");
+        }
+
         var sourcePoolName = context.Object.Spec.Volume?["pool"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : targetPoolName;
         var connection = libvirt.Connection;
         var source = await DiskVolumeSteps.RequireAsync(libvirt, qemuImg, context, sourcePoolName, type, ct).ConfigureAwait(false);
@@ -64,8 +72,8 @@ public sealed class CloneDiskHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILi
                 var info = await qemuImg.InfoAsync(existing.GetPath(), cancellationToken: ct).ConfigureAwait(false);
                 if (context.Attempt > 1 && info.Format == format && info.VirtualSize == source.Info.VirtualSize && info.BackingFilename is null)
                 {
-                    return HandlerResult.Succeeded(DiskVolumeSteps.View(connection, source.Info, source.Place),
-                        message: $"Disk {context.Name} was already cloned to {newName} in pool {targetPoolName} on node {node} ({info.Filename}).");
+                    return await FinishAsync(context, source, info, new DiskPlace(newName, targetPoolName, targetPoolName, type),
+                        $"Disk {context.Name} was already cloned to {newName} in pool {targetPoolName} on node {node} ({info.Filename}).", ct).ConfigureAwait(false);
                 }
 
                 throw new StorageRefusedException(ErrorClasses.LibvirtError,
@@ -94,7 +102,30 @@ public sealed class CloneDiskHandler(LibvirtHost libvirt, QemuImg qemuImg) : ILi
             // Refreshed: libvirt now lists the clone.
         }
 
-        return HandlerResult.Succeeded(DiskVolumeSteps.View(connection, source.Info, source.Place),
-            message: $"Disk {context.Name} was cloned to {newName} in pool {targetPoolName} on node {node} ({finalPath}, {source.Info.VirtualSize} bytes).");
+        var cloneInfo = await qemuImg.InfoAsync(finalPath, cancellationToken: ct).ConfigureAwait(false);
+        return await FinishAsync(context, source, cloneInfo, new DiskPlace(newName, targetPoolName, targetPoolName, type),
+            $"Disk {context.Name} was cloned to {newName} in pool {targetPoolName} on node {node} ({finalPath}, {source.Info.VirtualSize} bytes).", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Success with the source's view, after the clone's own VirtualMachineDisk object exists (when the agent makes result objects).</summary>
+    private async Task<HandlerResult> FinishAsync(RequestContext context, DiskVolumeSteps.ExistingDisk source, QemuImgInfo clone, DiskPlace clonePlace,
+        string message, CancellationToken ct)
+    {
+        var connection = libvirt.Connection;
+        if (results is not null)
+        {
+            var cloneView = DiskVolumeSteps.View(connection, clone, clonePlace);
+            try
+            {
+                message += await results.EnsureAsync(context, Kinds.VirtualMachineDisk, clonePlace.Name, spec => spec.Volume = cloneView, ct).ConfigureAwait(false);
+            }
+            catch (KubeStack.Runtime.Api.KubeApiException ex)
+            {
+                return HandlerResult.Failed(ErrorClasses.Exception,
+                    $"{message} Its VirtualMachineDisk object {context.Namespace}/{clonePlace.Name} could not be created ({ex.Message}); the request is retried.", retryable: true);
+            }
+        }
+
+        return HandlerResult.Succeeded(DiskVolumeSteps.View(connection, source.Info, source.Place), message: message);
     }
 }

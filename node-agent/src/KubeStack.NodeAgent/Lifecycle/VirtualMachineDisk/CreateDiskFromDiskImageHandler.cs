@@ -1,5 +1,4 @@
 using KubeStack.Contracts.Resources;
-using KubeStack.Contracts.Validation;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachineDiskImage;
@@ -33,7 +32,7 @@ public sealed class CreateDiskFromDiskImageHandler(LibvirtHost libvirt, QemuImg 
         var type = StorageParameters.Required(p, "type", Key);
         PoolOperations.RefuseVendorType(type, node);
         var targetPool = StorageParameters.Required(p, "targetPool", Key);
-        var source = SafePath.Resolve(StorageParameters.Required(p, "source", Key));
+        var source = StorageParameters.RequiredPath(p, "source", Key);
         var fullCopy = StorageParameters.Flag(p, "full_copy", Key) ?? false;
         var connection = libvirt.Connection;
         var place = new DiskPlace(context.Name, targetPool, targetPool, type);

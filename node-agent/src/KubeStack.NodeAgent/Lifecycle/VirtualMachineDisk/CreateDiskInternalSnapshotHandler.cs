@@ -33,9 +33,8 @@ public sealed class CreateDiskInternalSnapshotHandler(LibvirtHost libvirt, QemuI
 
             DiskInternalSnapshots.RefuseLive(libvirt, disk, Key, node);
             await qemuImg.SnapshotCreateAsync(disk.Path, snapshot, cancellationToken).ConfigureAwait(false);
-            var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return HandlerResult.Succeeded(DiskVolumeSteps.View(libvirt.Connection, info, disk.Place),
-                message: $"Internal snapshot {snapshot} of disk {context.Name} was created on node {node} ({disk.Path}).");
+            return await DiskInternalSnapshots.SucceededAsync(libvirt, qemuImg, disk,
+                $"Internal snapshot {snapshot} of disk {context.Name} was created on node {node} ({disk.Path}).", cancellationToken).ConfigureAwait(false);
         });
     }
 }

@@ -27,16 +27,13 @@ public sealed class DeleteDiskInternalSnapshotHandler(LibvirtHost libvirt, QemuI
                         message: $"Internal snapshot {snapshot} of disk {context.Name} is already gone on node {node}.");
                 }
 
-                throw new StorageRefusedException(ErrorClasses.LibvirtError,
-                    $"Disk {context.Name} ({disk.Path}) on node {node} has no internal snapshot named {snapshot} " +
-                    $"(it has: {RevertDiskInternalSnapshotHandler.Names(disk.Info)}). Nothing was changed.");
+                throw DiskInternalSnapshots.Missing(context, disk, snapshot);
             }
 
             DiskInternalSnapshots.RefuseLive(libvirt, disk, Key, node);
             await qemuImg.SnapshotDeleteAsync(disk.Path, snapshot, cancellationToken).ConfigureAwait(false);
-            var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return HandlerResult.Succeeded(DiskVolumeSteps.View(libvirt.Connection, info, disk.Place),
-                message: $"Internal snapshot {snapshot} of disk {context.Name} was deleted on node {node} ({disk.Path}).");
+            return await DiskInternalSnapshots.SucceededAsync(libvirt, qemuImg, disk,
+                $"Internal snapshot {snapshot} of disk {context.Name} was deleted on node {node} ({disk.Path}).", cancellationToken).ConfigureAwait(false);
         });
     }
 }

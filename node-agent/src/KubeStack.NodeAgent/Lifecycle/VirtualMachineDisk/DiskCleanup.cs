@@ -8,7 +8,8 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachineDisk;
 /// <summary>
 /// kubectl delete of a VirtualMachineDisk: its volume is deleted unless a VM uses it. While a VM uses it the cleanup
 /// fails (LibvirtError naming the VM), so the finalizer stays, a CleanupFailed Warning Event says what holds it, and
-/// the runtime retries with backoff. A disk whose pool or volume is gone has nothing left to clean up.
+/// the runtime retries with backoff. A disk whose pool or volume is gone has nothing left to clean up. A createDisk that
+/// gave up after all attempts is found through the pool it recorded (<see cref="FailedCreate.PoolAnnotation"/>).
 /// </summary>
 public sealed class DiskCleanup(LibvirtHost libvirt) : IObjectCleanup
 {
@@ -21,21 +22,24 @@ public sealed class DiskCleanup(LibvirtHost libvirt) : IObjectCleanup
         var node = context.NodeName;
         return StorageFailures.GuardAsync($"Deleting disk {name}", "cleanup", node, () =>
         {
-            if (DiskPlace.Of(context.Object) is not { } place)
+            // A createDisk that gave up names its pool only in the FailedCreate annotation: its volume (same name in
+            // that pool) may exist, made by an attempt whose reply was lost.
+            var poolName = DiskPlace.Of(context.Object)?.Pool ?? FailedCreate.PoolOf(context.Object);
+            if (poolName is null)
             {
                 return Task.FromResult(HandlerResult.Succeeded(message: $"Disk {name} names no pool; nothing was created on node {node}."));
             }
 
-            using (var pool = libvirt.Connection.TryLookupStoragePoolByName(place.Pool))
+            using (var pool = libvirt.Connection.TryLookupStoragePoolByName(poolName))
             {
                 if (pool is null)
                 {
                     return Task.FromResult(HandlerResult.Succeeded(message:
-                        $"Storage pool {place.Pool} of disk {name} is not defined on node {node}; nothing left to clean up."));
+                        $"Storage pool {poolName} of disk {name} is not defined on node {node}; nothing left to clean up."));
                 }
             }
 
-            return Task.FromResult(HandlerResult.Succeeded(message: DiskRemoval.Delete(libvirt, name, place.Pool, node)));
+            return Task.FromResult(HandlerResult.Succeeded(message: DiskRemoval.Delete(libvirt, name, poolName, node)));
         });
     }
 }

@@ -41,4 +41,26 @@ public static class DiskInternalSnapshots
         ArgumentNullException.ThrowIfNull(info);
         return info.Snapshots.Any(s => s.Name == snapshot);
     }
+
+    /// <summary>The refusal for a snapshot name the disk does not have (LibvirtError; lists the names it has).</summary>
+    public static StorageRefusedException Missing(RequestContext context, DiskVolumeSteps.ExistingDisk disk, string snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(disk);
+        var names = disk.Info.Snapshots.Count == 0 ? "none" : string.Join(", ", disk.Info.Snapshots.Select(s => s.Name));
+        return new StorageRefusedException(ErrorClasses.LibvirtError,
+            $"Disk {context.Name} ({disk.Path}) on node {context.NodeName} has no internal snapshot named {snapshot} " +
+            $"(it has: {names}). Nothing was changed.");
+    }
+
+    /// <summary>Success after a qemu-img snapshot change: the disk's view read again from the file.</summary>
+    public static async Task<HandlerResult> SucceededAsync(LibvirtHost libvirt, QemuImg qemuImg, DiskVolumeSteps.ExistingDisk disk, string message,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(libvirt);
+        ArgumentNullException.ThrowIfNull(qemuImg);
+        ArgumentNullException.ThrowIfNull(disk);
+        var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: ct).ConfigureAwait(false);
+        return HandlerResult.Succeeded(DiskVolumeSteps.View(libvirt.Connection, info, disk.Place), message: message);
+    }
 }

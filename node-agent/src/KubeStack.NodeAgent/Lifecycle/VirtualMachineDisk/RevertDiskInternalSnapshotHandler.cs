@@ -21,18 +21,13 @@ public sealed class RevertDiskInternalSnapshotHandler(LibvirtHost libvirt, QemuI
             var (disk, snapshot) = await DiskInternalSnapshots.PrepareAsync(libvirt, qemuImg, context, Key, cancellationToken).ConfigureAwait(false);
             if (!DiskInternalSnapshots.Has(disk.Info, snapshot))
             {
-                throw new StorageRefusedException(ErrorClasses.LibvirtError,
-                    $"Disk {context.Name} ({disk.Path}) on node {node} has no internal snapshot named {snapshot} " +
-                    $"(it has: {Names(disk.Info)}). Nothing was changed.");
+                throw DiskInternalSnapshots.Missing(context, disk, snapshot);
             }
 
             DiskInternalSnapshots.RefuseLive(libvirt, disk, Key, node);
             await qemuImg.SnapshotApplyAsync(disk.Path, snapshot, cancellationToken).ConfigureAwait(false);
-            var info = await qemuImg.InfoAsync(disk.Path, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return HandlerResult.Succeeded(DiskVolumeSteps.View(libvirt.Connection, info, disk.Place),
-                message: $"Disk {context.Name} was reverted to its internal snapshot {snapshot} on node {node} ({disk.Path}).");
+            return await DiskInternalSnapshots.SucceededAsync(libvirt, qemuImg, disk,
+                $"Disk {context.Name} was reverted to its internal snapshot {snapshot} on node {node} ({disk.Path}).", cancellationToken).ConfigureAwait(false);
         });
     }
-
-    internal static string Names(QemuImgInfo info) => info.Snapshots.Count == 0 ? "none" : string.Join(", ", info.Snapshots.Select(s => s.Name));
 }

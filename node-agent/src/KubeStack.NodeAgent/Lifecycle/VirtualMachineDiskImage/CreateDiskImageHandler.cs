@@ -1,5 +1,4 @@
 using KubeStack.Contracts.Resources;
-using KubeStack.Contracts.Validation;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.VirtualMachineDisk;
@@ -35,7 +34,7 @@ public sealed class CreateDiskImageHandler(LibvirtHost libvirt, QemuImg qemuImg)
             throw new RequestParameterException("imageType", $"{Key}.imageType must be iso or qcow2, not '{imageType}'.");
         }
 
-        var source = SafePath.Resolve(StorageParameters.Required(p, "source", Key));
+        var source = StorageParameters.RequiredPath(p, "source", Key);
         var targetPool = StorageParameters.Required(p, "targetPool", Key);
         var connection = libvirt.Connection;
         var place = new DiskPlace(context.Name, targetPool, targetPool, "localfs");

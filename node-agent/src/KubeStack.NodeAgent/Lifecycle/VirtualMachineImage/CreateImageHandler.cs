@@ -55,7 +55,7 @@ public sealed class CreateImageHandler(LibvirtHost libvirt, QemuImg qemuImg, VmH
         var p = context.Parameters;
         var node = context.NodeName;
         var name = context.Name;
-        var source = SafePath.Resolve(StorageParameters.Required(p, "disk", Key));
+        var source = StorageParameters.RequiredPath(p, "disk", Key);
         var targetPool = StorageParameters.Required(p, "targetPool", Key);
         var connection = libvirt.Connection;
         var dir = DiskImageSteps.PoolDirectory(connection, targetPool, node);

@@ -1,4 +1,3 @@
-using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.Common.Backups;
@@ -12,41 +11,28 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
 /// incomplete version in that scope. Refused, with nothing removed, when a listed version does not exist or a kept
 /// version is incremental on a removed one. The message tells what was found and what was removed.
 /// </summary>
-public sealed class CleanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrashInjector crash) : ILifecycleHandler
+public sealed class CleanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrashInjector crash)
+    : PoolBackupHandler(libvirt, qemuImg, crash, "cleanVMBackup", "Cleaning backups")
 {
-    private readonly BackupVmSteps _steps = new(libvirt, qemuImg, crash);
-
-    public string Kind => Kinds.VirtualMachinePool;
-    public string Key => "cleanVMBackup";
-
-    public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken)
+    protected override async Task<string> RunAsync(PoolBackupRequest request, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        return StorageFailures.GuardAsync("Cleaning backups", Key, context.NodeName, async () =>
+        var p = request.Parameters;
+        var vol = BackupNames.OptionalParameter(p, "vol", Key);
+        var all = StorageParameters.Flag(p, "all", Key) ?? false;
+        var versions = (StorageParameters.Optional(p, "version") ?? string.Empty)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(x => BackupNames.Require(x, "version", Key)).ToHashSet(StringComparer.Ordinal);
+        if (all == (versions.Count > 0))
         {
-            var p = context.Parameters;
-            var domain = BackupNames.Parameter(p, "domain", Key);
-            var pool = BackupNames.Parameter(p, "pool", Key);
-            var vol = BackupNames.OptionalParameter(p, "vol", Key);
-            var all = StorageParameters.Flag(p, "all", Key) ?? false;
-            var versions = (StorageParameters.Optional(p, "version") ?? string.Empty)
-                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(x => BackupNames.Require(x, "version", Key)).ToHashSet(StringComparer.Ordinal);
-            if (all == (versions.Count > 0))
-            {
-                throw new RequestParameterException("version", $"{Key} needs exactly one of version (a comma-separated list) and all=true.");
-            }
+            throw new RequestParameterException("version", $"{Key} needs exactly one of version (a comma-separated list) and all=true.");
+        }
 
-            var layout = BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName);
-            var stores = vol is null ? [new BackupStore(layout, domain, null), .. BackupStore.DiskStores(layout, domain)] : new[] { new BackupStore(layout, domain, vol) };
-            var results = await BackupDeletion.CleanAsync(stores, versions, all, context, cancellationToken).ConfigureAwait(false);
-            var found = results.Sum(r => r.Found.Count);
-            var removed = results.SelectMany(r => r.Removed.Select(x => $"{r.Scope} {x}")).ToList();
-            var scope = vol is null ? $"VM {domain}" : $"disk {vol} of VM {domain}";
-            var message = $"Cleaned the backups of {scope} in pool {pool} on node {context.NodeName}: found {found} version(s) " +
-                $"({string.Join("; ", results.Where(r => r.Found.Count > 0).Select(r => $"{r.Scope}: {string.Join(", ", r.Found)}"))}), " +
-                $"removed {removed.Count}" + (removed.Count == 0 ? "." : $": {string.Join(", ", removed)}.");
-            return HandlerResult.Succeeded(_steps.PoolViewOf(context), message: message);
-        });
+        var results = await BackupDeletion.CleanAsync(Stores(request, vol), versions, all, request.Context, cancellationToken).ConfigureAwait(false);
+        var found = results.Sum(r => r.Found.Count);
+        var removed = results.SelectMany(r => r.Removed.Select(x => $"{r.Scope} {x}")).ToList();
+        var scope = vol is null ? $"VM {request.Domain}" : $"disk {vol} of VM {request.Domain}";
+        return $"Cleaned the backups of {scope} in pool {request.Pool} on node {request.Context.NodeName}: found {found} version(s) " +
+            $"({string.Join("; ", results.Where(r => r.Found.Count > 0).Select(r => $"{r.Scope}: {string.Join(", ", r.Found)}"))}), " +
+            $"removed {removed.Count}" + (removed.Count == 0 ? "." : $": {string.Join(", ", removed)}.");
     }
 }

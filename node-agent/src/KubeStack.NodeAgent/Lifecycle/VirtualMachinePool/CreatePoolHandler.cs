@@ -1,4 +1,5 @@
 using KubeStack.Contracts.Resources;
+using KubeStack.Contracts.Validation;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Libvirt;
 using KubeStack.NodeAgent.Runtime;
@@ -34,7 +35,15 @@ public sealed class CreatePoolHandler(LibvirtHost libvirt, PoolDriverRegistry dr
             StorageParameters.Optional(p, "opt"),
             StorageParameters.Optional(p, "uuid") ?? context.Name);
         var autostart = StorageParameters.Flag(p, "autostart", Key) ?? false;
-        var definition = drivers.For(request.Type, node).Define(request, node);
+        PoolDefinition definition;
+        try
+        {
+            definition = drivers.For(request.Type, node).Define(request, node);
+        }
+        catch (UnsafePathException ex)
+        {
+            return StorageFailures.UnsafePath(ex, "url", Key, node);
+        }
 
         var connection = libvirt.Connection;
         var pool = connection.TryLookupStoragePoolByName(request.Name);

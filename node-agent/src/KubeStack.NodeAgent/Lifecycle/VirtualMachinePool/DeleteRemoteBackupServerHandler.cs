@@ -5,8 +5,8 @@ using KubeStack.NodeAgent.Runtime;
 namespace KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
 
 /// <summary>
-/// deleteRemoteBackupServer: retires an FTP backup server: removes the KubeStack backup area (every VM's remote
-/// backups) from that account, nothing else (docs/decisions.md <c>remote-backup-server</c>).
+/// deleteRemoteBackupServer: retires an FTP backup server for this node: removes the backup versions this node made
+/// from that account and nothing else (docs/decisions.md <c>remote-backup-server</c>).
 /// </summary>
 public sealed class DeleteRemoteBackupServerHandler : ILifecycleHandler
 {

@@ -1,4 +1,3 @@
-using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.HostTools;
 using KubeStack.NodeAgent.Lifecycle.Common;
 using KubeStack.NodeAgent.Lifecycle.Common.Backups;
@@ -10,35 +9,22 @@ namespace KubeStack.NodeAgent.Lifecycle.VirtualMachinePool;
 /// scanVMBackup: lists the backups of VM <c>domain</c> in pool <c>pool</c> (the VM backups and every disk's, or only disk
 /// <c>vol</c>'s) with their state (complete, incomplete, damaged), mode and parent, in the result message. Changes nothing.
 /// </summary>
-public sealed class ScanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrashInjector crash) : ILifecycleHandler
+public sealed class ScanVMBackupHandler(LibvirtHost libvirt, QemuImg qemuImg, ICrashInjector crash)
+    : PoolBackupHandler(libvirt, qemuImg, crash, "scanVMBackup", "Scanning backups")
 {
     /// <summary>At most this many versions are described in the message (the count is always given).</summary>
     public const int MaxListed = 50;
 
-    private readonly BackupVmSteps _steps = new(libvirt, qemuImg, crash);
-
-    public string Kind => Kinds.VirtualMachinePool;
-    public string Key => "scanVMBackup";
-
-    public Task<HandlerResult> HandleAsync(RequestContext context, CancellationToken cancellationToken)
+    protected override async Task<string> RunAsync(PoolBackupRequest request, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        return StorageFailures.GuardAsync("Scanning backups", Key, context.NodeName, async () =>
+        var vol = BackupNames.OptionalParameter(request.Parameters, "vol", Key);
+        var found = new List<BackupVersionState>();
+        foreach (var store in Stores(request, vol))
         {
-            var p = context.Parameters;
-            var domain = BackupNames.Parameter(p, "domain", Key);
-            var pool = BackupNames.Parameter(p, "pool", Key);
-            var vol = BackupNames.OptionalParameter(p, "vol", Key);
-            var layout = BackupSources.Layout(libvirt.Connection, pool, Key, context.NodeName);
-            var stores = vol is null ? [new BackupStore(layout, domain, null), .. BackupStore.DiskStores(layout, domain)] : new[] { new BackupStore(layout, domain, vol) };
-            var found = new List<BackupVersionState>();
-            foreach (var store in stores)
-            {
-                found.AddRange(await store.ListAsync(cancellationToken).ConfigureAwait(false));
-            }
+            found.AddRange(await store.ListAsync(cancellationToken).ConfigureAwait(false));
+        }
 
-            return HandlerResult.Succeeded(_steps.PoolViewOf(context), message: Describe(found, domain, pool, vol, context.NodeName));
-        });
+        return Describe(found, request.Domain, request.Pool, vol, request.Context.NodeName);
     }
 
     /// <summary>"Found N backup version(s) of VM d in pool p on node n: vm v1 (complete, full, 2026-...), disk x v2 (incomplete: ...)."</summary>

@@ -150,22 +150,34 @@ public static class RemoteBackupRequests
     }
 
     /// <summary>
-    /// deleteRemoteBackupServer: retires a backup server: removes the KubeStack backup area (<c>/kubestack-backups</c>,
-    /// every VM's remote backups) from that FTP account and nothing else (docs/decisions.md <c>remote-backup-server</c>).
+    /// deleteRemoteBackupServer: retires a backup server for this node: removes from that FTP account the backup versions
+    /// this node made (manifest <c>node</c>) and nothing else — other nodes' and other clusters' versions, versions a kept
+    /// one builds on and partial versions of unknown origin stay (docs/decisions.md <c>remote-backup-server</c>).
     /// </summary>
     public static Task<HandlerResult> DeleteServerAsync(RequestContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return GuardAsync(context, "Removing the backups from an FTP server", async () =>
+        return GuardAsync(context, "Removing this node's backups from an FTP server", async () =>
         {
             var server = RemoteBackupServer.Required(context.Parameters, context.Key);
-            var (domains, files) = await RunAsync(server, context, s => s.DeleteAreaAsync(cancellationToken)).ConfigureAwait(false);
-            return HandlerResult.Succeeded(message: domains.Count == 0 && files == 0
-                ? $"The FTP server {server} holds no KubeStack backups ({RemoteBackupLayout.Root} is absent); nothing was removed."
-                : $"The KubeStack backup area {RemoteBackupLayout.Root} was removed from the FTP server {server}: {files} file(s) of VM(s) {List(domains)}. " +
-                  "Nothing outside it was touched; the agent keeps no record of the server.");
+            var node = context.NodeName;
+            var report = await RunAsync(server, context, s => s.RetireNodeBackupsAsync(node, cancellationToken)).ConfigureAwait(false);
+            var removed = report.Removed.Count == 0
+                ? $"The FTP server {server} holds no backup version made by node {node} that can go; nothing was removed."
+                : $"{report.Removed.Count} backup version(s) made by node {node} were removed from the FTP server {server}: {Bounded(report.Removed)}.";
+            var kept = report.Kept == 0 ? " Nothing of KubeStack is left there." :
+                " Kept:" +
+                (report.KeptOtherNodes.Count > 0 ? $" {report.KeptOtherNodes.Count} version(s) made by other nodes ({Bounded(report.KeptOtherNodes)});" : string.Empty) +
+                (report.KeptAsParents.Count > 0 ? $" {report.KeptAsParents.Count} of this node's version(s) that kept versions build on ({Bounded(report.KeptAsParents)});" : string.Empty) +
+                (report.KeptUnknown.Count > 0 ? $" {report.KeptUnknown.Count} partial version(s) of unknown origin ({Bounded(report.KeptUnknown)});" : string.Empty);
+            return HandlerResult.Succeeded(message: removed + kept.TrimEnd(';') + (report.Kept == 0 ? string.Empty : ".") +
+                $" Nothing outside {RemoteBackupLayout.Root} was touched; local backups stay.");
         });
     }
+
+    /// <summary>At most 20 labels, then how many more (messages stay bounded).</summary>
+    private static string Bounded(IReadOnlyList<string> labels) =>
+        labels.Count <= 20 ? string.Join(", ", labels) : $"{string.Join(", ", labels.Take(20))} and {labels.Count - 20} more";
 
     /// <summary>The backup area of the active pool <c>pool</c>.</summary>
     private static BackupLayout Area(LibvirtHost libvirt, RequestContext context) =>

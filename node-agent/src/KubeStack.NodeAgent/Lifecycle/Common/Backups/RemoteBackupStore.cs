@@ -393,16 +393,6 @@ public sealed partial class RemoteBackupStore
         return new RemoteCleanReport(found, removed, requested.Where(v => !matched.Contains(v)).Order(StringComparer.Ordinal).ToList());
     }
 
-    /// <summary>deleteRemoteBackupServer: removes the whole <c>/kubestack-backups</c> tree of this FTP account; returns the domains and files removed.</summary>
-    public async Task<(IReadOnlyList<string> Domains, int Files)> DeleteAreaAsync(CancellationToken cancellationToken = default)
-    {
-        var root = RemoteBackupLayout.Root;
-        var domains = (await _ftp.RunAsync("LIST", (c, t) => c.ListAsync(root, t), cancellationToken).ConfigureAwait(false))
-            .Where(e => e.Type == FtpEntryType.Directory).Select(e => e.Name).Order(StringComparer.Ordinal).ToList();
-        var files = await _ftp.RunAsync("DELETE TREE", (c, t) => c.DeleteTreeAsync(root, t), cancellationToken).ConfigureAwait(false);
-        return (domains, files);
-    }
-
     // ------------------------------------------------------------------------------------------------ helpers
 
     private async Task RemoveVersionAsync(string dir, CancellationToken ct)
