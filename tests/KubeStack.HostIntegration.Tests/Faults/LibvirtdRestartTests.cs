@@ -102,7 +102,7 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
             output.WriteLine($"{effects.Count} effects of requests that Failed after all attempts (complete, never partial): [{string.Join(", ", effects)}]");
             output.WriteLine($"{volumesOfFailedCreates.Count} volumes of createDisks that Failed, removed by kubectl delete below: [{string.Join(", ", volumesOfFailedCreates)}]");
 
-            // kubectl delete of every remaining object: the agent's cleanup leaves only the clones (no object owns them);
+            // kubectl delete of every remaining disk object (not the clones' own objects): the clones stay;
             // a createDisk that gave up recorded its pool (FailedCreate.PoolAnnotation), so its volume goes too
             var remaining = lives.Where(l => !l.Outcomes.Any(o => o.Deleted)).Select(l => l.Name).Append(probeName).ToList();
             foreach (var name in remaining)
@@ -115,7 +115,8 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
                 await agent.WaitGoneAsync(Disk, name);
             }
 
-            Assert.Equal(lives.Where(l => l.CloneName is not null).Select(l => l.CloneName!).Order(StringComparer.Ordinal),
+            Assert.Equal(lives.Select(l => l.CloneName ?? (l.FailedClone is { } f && File.Exists(Path.Combine(poolPath, f)) ? f : null))
+                    .OfType<string>().Order(StringComparer.Ordinal),
                 Directory.EnumerateFileSystemEntries(poolPath).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         }
         finally
@@ -183,7 +184,8 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
     }
 
     /// <summary>One disk's requests in order; returns how each ended (later ones only after a success).</summary>
-    private sealed record DiskLife(string Name, IReadOnlyList<Outcome> Outcomes, string? CloneName);
+    /// <param name="FailedClone">The clone name of a cloneDisk that ended Failed (its copy may still have been made).</param>
+    private sealed record DiskLife(string Name, IReadOnlyList<Outcome> Outcomes, string? CloneName, string? FailedClone = null);
 
     private static async Task<DiskLife> DiskLifeAsync(StorageAgentHarness agent, string poolName, int index)
     {
@@ -206,6 +208,7 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
         });
         outcomes.Add(await EndAsync(agent, Disk, name, "cloneDisk"));
         var cloned = outcomes[^1].Phase == RequestPhase.Succeeded ? clone : null;
+        var failedClone = cloned is null ? clone : null;
 
         if (index % 2 == 0)
         {
@@ -213,7 +216,7 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
             outcomes.Add(await EndAsync(agent, Disk, name, "deleteDisk"));
         }
 
-        return new DiskLife(name, outcomes, cloned);
+        return new DiskLife(name, outcomes, cloned, failedClone);
     }
 
     /// <summary>Waits until the request ended: its terminal record with spec.lifecycle removed, or (a succeeded delete) the object gone.</summary>
@@ -269,6 +272,16 @@ public sealed class LibvirtdRestartTests(ITestOutputHelper output)
             var path = Path.Combine(poolPath, life.Name);
             var created = life.Outcomes[0].Phase == RequestPhase.Succeeded;
             if (life.CloneName is not null) expected.Add(life.CloneName);
+            if (life.FailedClone is { } failedClone && File.Exists(Path.Combine(poolPath, failedClone)))
+            {
+                // the same gap for cloneDisk: an attempt's copy completed, its reply was lost, every later attempt met an
+                // outage; the copy is complete (renamed into place only when done), never partial
+                var copy = await QemuImg.Default.InfoAsync(Path.Combine(poolPath, failedClone));
+                Assert.Equal("qcow2", copy.Format);
+                expected.Add(failedClone);
+                leftovers.Add($"{failedClone} (copied by a cloneDisk that Failed)");
+            }
+
             if (!created && File.Exists(path))
             {
                 // an attempt's virStorageVolCreateXML went through, its reply was lost, and every later attempt met an

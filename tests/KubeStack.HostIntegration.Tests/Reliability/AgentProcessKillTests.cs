@@ -284,7 +284,7 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
         var expected = clients.Expected();
         var live = await new KubernetesListWatcher<KubeStackResource>(cluster.Client, DiskResource).ListAsync(CancellationToken.None);
         var objects = live.Items.ToDictionary(o => o.Metadata.Name, StringComparer.Ordinal);
-        output.WriteLine($"at the end: {objects.Count} disk objects, {expected.Count} volumes expected ({expected.Count - objects.Count} clones not adopted)");
+        output.WriteLine($"at the end: {objects.Count} disk objects, {expected.Count} volumes expected ({expected.Count - objects.Count} volumes without an object)");
 
         // Every object says its volume exists (the view), with the size the clients expect and the host has.
         foreach (var obj in objects.Values)
@@ -388,8 +388,8 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
     /// <summary>
     /// The clients: <see cref="Slots"/> disk objects with one request each in flight (the lifecycle contract: the next one
     /// is written when the previous one ended), each walking createDisk → {resizeDisk, createDiskInternalSnapshot,
-    /// deleteDiskInternalSnapshot, cloneDisk}* → deleteDisk, then a new disk. A succeeded clone becomes a disk object of
-    /// its own later (its first request a resizeDisk). Keeps what the volumes must look like.
+    /// deleteDiskInternalSnapshot, cloneDisk}* → deleteDisk, then a new disk. A succeeded clone has its own disk object (made by
+    /// cloneDisk) and is used later (its first request a resizeDisk). Keeps what the volumes must look like.
     /// </summary>
     private sealed class DiskClients(StorageAgentHarness cluster, RequestLedger ledger, string prefix, string poolName)
     {
@@ -424,9 +424,9 @@ public sealed class AgentProcessKillTests(ITestOutputHelper output) : IDisposabl
 
                     if (clone is not null)
                     {
-                        // Adopt a clone: a new object named like it, whose first request grows it.
+                        // Use a clone: cloneDisk made its VirtualMachineDisk object (decision result-objects); its first request grows it.
                         var grown = ResizeDiskHandler.SizeFor(clone.Size + MiB(Random.Shared.Next(1, 64)));
-                        if (!await RunAsync(clone.Name, "resizeDisk", Params(("capacity", grown)), create: true))
+                        if (!await RunAsync(clone.Name, "resizeDisk", Params(("capacity", grown)), create: false))
                         {
                             return;
                         }
