@@ -37,24 +37,6 @@ internal sealed record Summary(int Count, double P50, double P95, double Mean)
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{P50,8:F1} {P95,8:F1}");
 }
 
-internal static class RepoPaths
-{
-    public static string Root { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "KubeStack.Operator.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No KubeStack.Operator.sln above {AppContext.BaseDirectory}: run the benchmarks from the repository.");
-    }
-}
-
 /// <summary>
 /// The API emulator with the repository's CRDs; counts every request it serves (from its request log) so the benchmarks
 /// can report API writes per lifecycle request.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KubeStack.ApiEmulator;
 using KubeStack.Benchmarks;
 
 // make bench → hack/bench.sh → this program. Options:

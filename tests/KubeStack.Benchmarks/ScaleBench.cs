@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
+using KubeStack.ApiEmulator;
 using KubeStack.Contracts.Catalog;
 using KubeStack.Contracts.Resources;
 using KubeStack.NodeAgent.Events;
 using KubeStack.NodeAgent.Lifecycle.Common;
-using KubeStack.NodeAgent.Watch;
 using KubeStack.NodeAgent.Runtime;
+using KubeStack.NodeAgent.Watch;
 using KubeStack.Runtime.Events;
 using KubeStack.Runtime.Informers;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -64,23 +64,10 @@ internal sealed class FaultCluster : IAsyncDisposable
             BookmarkInterval = TimeSpan.FromMilliseconds(200),
             HistoryWindow = historyWindow,
         });
-        await api.RegisterCrdsFromFolderAsync(Path.Combine(RepoRoot(), "crds"));
+        await api.RegisterCrdsFromFolderAsync(Path.Combine(RepoPaths.Root, "crds"));
         var cluster = new FaultCluster(api, crash ?? NoCrash.Instance, workers, agentClient);
         cluster.StartAgent();
         return cluster;
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "KubeStack.Operator.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No KubeStack.Operator.sln above {AppContext.BaseDirectory}.");
     }
 
     private static ApiResource Resource => KubeObjectApi.ApiResourceOf(CatalogLoader.Default.Kind(Kinds.VirtualMachine));

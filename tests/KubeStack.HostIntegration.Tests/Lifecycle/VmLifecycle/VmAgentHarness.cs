@@ -67,20 +67,7 @@ internal sealed class VmAgentHarness : IAsyncDisposable
         return harness;
     }
 
-    public static string RepoRoot { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "KubeStack.Operator.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No KubeStack.Operator.sln above {AppContext.BaseDirectory}.");
-    }
+    public static string RepoRoot => RepoPaths.Root;
 
     /// <summary>Starts an agent (new handler instances: nothing survives from a previous "process").</summary>
     public async Task StartAgentAsync(string? crashAt = null)
